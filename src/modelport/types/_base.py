@@ -1,0 +1,78 @@
+"""The base of every wire type: dict round-trips and errors from the project's tree."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from modelport.errors import InvalidRequestError
+
+T = TypeVar("T", bound="WireModel")
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "tagged-union", "list[", "str", "dict[")):
+            # pydantic's names for union branches, not fields the user wrote
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def invalid_request_from(exc: ValidationError, what: str) -> InvalidRequestError:
+    """One readable error naming the first offending field, e.g. ``messages[0].role``."""
+    first = exc.errors(include_url=False)[0]
+    param = _location(first["loc"]) or None
+    got = first.get("input")
+    message = first["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    shown = repr(got) if not isinstance(got, dict) and got is not None else None
+    detail = f" (got {shown[:80]})" if shown is not None and first["type"] != "missing" else ""
+    where = f" for '{param}'" if param else ""
+    more = len(exc.errors()) - 1
+    tail = f" ({more} more error{'s' if more > 1 else ''})" if more else ""
+    return InvalidRequestError(f"Invalid {what}{where}: {message}{detail}{tail}", param=param)
+
+
+class WireModel(BaseModel):
+    """A pydantic model of the OpenAI wire format.
+
+    Nested plain dicts are accepted wherever a nested type is expected; ``to_dict`` leaves out
+    fields that are None.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def parse(cls: type[T], data: Any) -> T:
+        """Validate ``data`` (a dict or an instance), raising :class:`InvalidRequestError`."""
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, dict):
+            raise InvalidRequestError(
+                f"Invalid {cls.__name__}: expected a JSON object, got {type(data).__name__}"
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise invalid_request_from(exc, cls.__name__) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with None fields left out."""
+        return self.model_dump(mode="json", exclude_none=True, exclude=set(self.model_extra or ()))
+
+
+class RequestModel(WireModel):
+    """A request: unknown fields are accepted (clients send new ones) and reported."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def ignored_fields(self) -> list[str]:
+        """Names of the fields the client sent that modelport does not know (to log them)."""
+        return sorted(self.model_extra or ())

@@ -1,0 +1,272 @@
+"""OpenAI Chat Completions wire format, fields in the order of the official API reference.
+
+Extensions that OpenAI does not define are grouped at the end of each class and marked
+``# modelport extension``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from modelport.types._base import RequestModel, WireModel
+
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def now() -> int:
+    return int(time.time())
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+class ContentPart(WireModel):
+    """One part of a multi-part message: ``text``, ``image_url``, ``input_audio``, ``file``…"""
+
+    model_config = {"extra": "allow"}
+
+    type: str
+    text: str | None = None
+
+
+class FunctionCall(WireModel):
+    name: str
+    arguments: str = "{}"
+
+
+class ToolCall(WireModel):
+    id: str = Field(default_factory=lambda: new_id("call"))
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ChatMessage(WireModel):
+    """One message of a conversation."""
+
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    refusal: str | None = None
+
+    @model_validator(mode="after")
+    def _check_role_fields(self) -> ChatMessage:
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a message with role 'tool' needs 'tool_call_id'")
+        if self.role in ("system", "developer", "user", "tool") and self.content is None:
+            raise ValueError(f"a message with role '{self.role}' needs 'content'")
+        if (
+            self.role == "assistant"
+            and self.content is None
+            and not self.tool_calls
+            and self.refusal is None
+        ):
+            raise ValueError("an assistant message needs 'content', 'tool_calls' or 'refusal'")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The message's text: the content string, or its text parts joined."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text or "" for part in self.content if part.type == "text")
+
+
+class FunctionDefinition(WireModel):
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ToolDefinition(WireModel):
+    type: Literal["function"] = "function"
+    function: FunctionDefinition
+
+
+class StreamOptions(WireModel):
+    include_usage: bool = False
+
+
+class ResponseFormat(WireModel):
+    model_config = {"extra": "allow"}
+
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    json_schema: dict[str, Any] | None = None
+
+
+# --- request ----------------------------------------------------------------------------------
+
+
+class ChatParams(RequestModel):
+    """The parameters of a chat request, read as attributes inside ``ChatModel.predict``.
+
+    Ranges are those of the OpenAI API. ``custom_inputs`` is passed through to the model.
+    """
+
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logprobs: bool | None = None
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    n: int = Field(default=1, ge=1, le=128)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    response_format: ResponseFormat | None = None
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float = Field(default=1.0, ge=0.0, le=2.0)
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    tools: list[ToolDefinition] | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    user: str | None = None
+    # modelport extension
+    top_k: int | None = Field(default=None, ge=1)
+    custom_inputs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_stop(self) -> ChatParams:
+        if isinstance(self.stop, list):
+            if len(self.stop) > 4:
+                raise ValueError(f"at most 4 stop sequences are accepted, got {len(self.stop)}")
+            if any(s == "" for s in self.stop):
+                raise ValueError("stop sequences must not be empty strings")
+        elif self.stop == "":
+            raise ValueError("a stop sequence must not be an empty string")
+        return self
+
+    @property
+    def stop_sequences(self) -> list[str]:
+        """``stop`` as a list (empty when not given)."""
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    @property
+    def token_limit(self) -> int | None:
+        """The new-token limit: ``max_completion_tokens``, else ``max_tokens``, else None."""
+        return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+class ChatCompletionRequest(ChatParams):
+    """A chat request: ``messages`` (at least one), an optional ``model`` name and the params."""
+
+    messages: list[ChatMessage] = Field(min_length=1)
+    model: str | None = None
+
+    @property
+    def params(self) -> ChatParams:
+        """The request's params (everything but ``messages`` and ``model``)."""
+        data = self.model_dump(exclude={"messages", "model", *(self.model_extra or ())})
+        return ChatParams.model_validate(data)
+
+
+# --- response ---------------------------------------------------------------------------------
+
+
+class TopLogprob(WireModel):
+    token: str
+    bytes: list[int] | None = None
+    logprob: float
+
+
+class TokenLogprob(WireModel):
+    token: str
+    bytes: list[int] | None = None
+    logprob: float
+    top_logprobs: list[TopLogprob] = Field(default_factory=list)
+
+
+class ChoiceLogprobs(WireModel):
+    content: list[TokenLogprob] | None = None
+    refusal: list[TokenLogprob] | None = None
+
+
+class Usage(WireModel):
+    completion_tokens: int = 0
+    prompt_tokens: int = 0
+    total_tokens: int | None = None
+
+    @model_validator(mode="after")
+    def _fill_total(self) -> Usage:
+        if self.total_tokens is None:
+            self.total_tokens = self.prompt_tokens + self.completion_tokens
+        return self
+
+
+class ChatChoice(WireModel):
+    finish_reason: FinishReason = "stop"
+    index: int = 0
+    logprobs: ChoiceLogprobs | None = None
+    message: ChatMessage
+
+
+class ChatCompletionResponse(WireModel):
+    """One ``chat.completion`` object."""
+
+    id: str = Field(default_factory=lambda: new_id("chatcmpl"))
+    choices: list[ChatChoice]
+    created: int = Field(default_factory=now)
+    model: str = ""
+    object: Literal["chat.completion"] = "chat.completion"
+    system_fingerprint: str | None = None
+    usage: Usage | None = None
+    # modelport extension
+    custom_outputs: dict[str, Any] | None = None
+
+
+class ChoiceDeltaFunctionCall(WireModel):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChoiceDeltaToolCall(WireModel):
+    index: int = 0
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChoiceDeltaFunctionCall | None = None
+
+
+class ChatChoiceDelta(WireModel):
+    content: str | None = None
+    refusal: str | None = None
+    role: Role | None = None
+    tool_calls: list[ChoiceDeltaToolCall] | None = None
+
+
+class ChatChunkChoice(WireModel):
+    delta: ChatChoiceDelta = Field(default_factory=ChatChoiceDelta)
+    finish_reason: FinishReason | None = None
+    index: int = 0
+    logprobs: ChoiceLogprobs | None = None
+
+
+class ChatCompletionChunk(WireModel):
+    """One ``chat.completion.chunk`` of a stream."""
+
+    id: str = Field(default_factory=lambda: new_id("chatcmpl"))
+    choices: list[ChatChunkChoice] = Field(default_factory=list)
+    created: int = Field(default_factory=now)
+    model: str = ""
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    system_fingerprint: str | None = None
+    usage: Usage | None = None
+    # modelport extension
+    custom_outputs: dict[str, Any] | None = None

@@ -1,0 +1,103 @@
+"""OpenAI (legacy) Completions wire format, fields in the order of the official API reference."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from modelport.types._base import RequestModel, WireModel
+from modelport.types.chat import StreamOptions, Usage, new_id, now
+
+
+class CompletionParams(RequestModel):
+    """The parameters of a completions request (everything but ``model`` and ``prompt``)."""
+
+    echo: bool = False
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+    max_tokens: int | None = Field(default=16, ge=1)
+    n: int = Field(default=1, ge=1, le=128)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    suffix: str | None = None
+    temperature: float = Field(default=1.0, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    user: str | None = None
+    # modelport extension
+    top_k: int | None = Field(default=None, ge=1)
+    custom_inputs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_stop(self) -> CompletionParams:
+        stops = self.stop_sequences
+        if len(stops) > 4:
+            raise ValueError(f"at most 4 stop sequences are accepted, got {len(stops)}")
+        if any(s == "" for s in stops):
+            raise ValueError("stop sequences must not be empty strings")
+        return self
+
+    @property
+    def stop_sequences(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+class CompletionRequest(CompletionParams):
+    """A completions request: ``prompt`` is a string or a list of strings."""
+
+    model: str | None = None
+    prompt: str | list[str]
+
+    @model_validator(mode="after")
+    def _check_prompt(self) -> CompletionRequest:
+        if isinstance(self.prompt, list) and not self.prompt:
+            raise ValueError("'prompt' must not be an empty list")
+        return self
+
+    @property
+    def prompts(self) -> list[str]:
+        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
+
+    @property
+    def params(self) -> CompletionParams:
+        data = self.model_dump(exclude={"prompt", "model", *(self.model_extra or ())})
+        return CompletionParams.model_validate(data)
+
+
+class CompletionLogprobs(WireModel):
+    text_offset: list[int] | None = None
+    token_logprobs: list[float] | None = None
+    tokens: list[str] | None = None
+    top_logprobs: list[dict[str, float]] | None = None
+
+
+class CompletionChoice(WireModel):
+    finish_reason: Literal["stop", "length", "content_filter"] | None = "stop"
+    index: int = 0
+    logprobs: CompletionLogprobs | None = None
+    text: str
+
+
+class CompletionResponse(WireModel):
+    """One ``text_completion`` object."""
+
+    id: str = Field(default_factory=lambda: new_id("cmpl"))
+    choices: list[CompletionChoice]
+    created: int = Field(default_factory=now)
+    model: str = ""
+    object: Literal["text_completion"] = "text_completion"
+    system_fingerprint: str | None = None
+    usage: Usage | None = None
+
+
+class CompletionChunk(CompletionResponse):
+    """One chunk of a streamed completion: the same shape, ``finish_reason`` None until the end."""
