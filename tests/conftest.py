@@ -14,3 +14,11 @@ def _isolated_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MODELPORT_TRACKING_URI", raising=False)
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def demo_model_uri() -> str:
+    """The real demo chat model (SmolLM2-135M-Instruct), built once and cached outside the repo."""
+    from modelport.demo import build_demo_package
+
+    return str(build_demo_package())

@@ -15,7 +15,6 @@ class Echo(modelport.ChatModel):
 
 
 def test_chat_model_round_trips_through_a_package(tmp_path: Path) -> None:
-    modelport.save_model(tmp_path / "echo", python_model="echo_model.py") if False else None
     (tmp_path / "echo_model.py").write_text(
         "from modelport import ChatModel, set_model\n"
         "from modelport.types import ChatCompletionResponse\n"

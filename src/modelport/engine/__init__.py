@@ -1,0 +1,62 @@
+"""Batched token generation for transformers models.
+
+The contract between the transformers flavor and the engine (the engine's internals are free)::
+
+    engine = GenerationEngine(model, tokenizer, EngineConfig(...))
+    handle = engine.submit(prompt_ids, SamplingParams(max_new_tokens=64, temperature=0.0, n=1))
+    for event in handle:            # blocks; ends when all n sequences have finished
+        event.index                 # which of the n sequences (0..n-1)
+        event.text                  # new text, safe to show: never a partial UTF-8 character,
+                                    # never a prefix of a stop string that may still complete
+        event.token_ids             # the token ids this event accounts for
+        event.finish_reason         # None, or "stop" (EOS / stop string) / "length" on the last
+    handle.prompt_tokens            # len(prompt_ids)
+    handle.completion_tokens        # list: generated ids per sequence (EOS excluded)
+    handle.cancel()                 # leaves the batch at the next step and frees its cache
+    engine.stats()                  # dict: tokens_generated, running, waiting, steps
+    engine.shutdown()
+
+``submit`` raises ``ContextLengthExceededError`` when the prompt does not fit the context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FinishReason = Literal["stop", "length"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Per-request generation settings (OpenAI semantics); temperature 0 means greedy."""
+
+    max_new_tokens: int
+    temperature: float = 1.0
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    stop: tuple[str, ...] = ()
+    n: int = 1
+
+
+@dataclass
+class StreamEvent:
+    """What one sequence produced since its previous event."""
+
+    index: int
+    text: str
+    token_ids: list[int] = field(default_factory=list)
+    finish_reason: FinishReason | None = None
+
+
+@dataclass
+class EngineConfig:
+    """Engine settings. ``batching=False`` runs one request at a time (the benchmark baseline)."""
+
+    batching: bool = True
+    max_batch_size: int = 32
+    max_tokens_per_step: int = 2048
+    kv_cache_bytes: int | None = None
