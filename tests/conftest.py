@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from modelport import LoadedModel
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +26,23 @@ def demo_model_uri() -> str:
     from modelport.demo import build_demo_package
 
     return str(build_demo_package())
+
+
+@pytest.fixture
+def save_and_load(tmp_path: Path) -> Callable[..., LoadedModel]:
+    """Save a model instance (as a pickle) under ``tmp_path`` and load it back.
+
+    Loading a pickle warns (``UnsafePickleWarning``); the fixture checks that it does.
+    """
+    from modelport import load_model, save_model
+    from modelport.flavors.python import UnsafePickleWarning
+
+    counter = iter(range(1_000_000))
+
+    def run(python_model: Any, **save_kwargs: Any) -> LoadedModel:
+        path = tmp_path / f"saved-model-{next(counter)}"
+        save_model(path, python_model=python_model, **save_kwargs)
+        with pytest.warns(UnsafePickleWarning):
+            return load_model(path)
+
+    return run

@@ -99,26 +99,38 @@ def implements_stream(model: PythonModel) -> bool:
     return method is not None and not getattr(method, _NOT_IMPLEMENTED_MARK, False)
 
 
+_CONTEXT_NAMES = ("context", "ctx", "_context")
+
+
+def _positional(method: Callable[..., Any]) -> tuple[list[inspect.Parameter], bool]:
+    parameters = list(inspect.signature(method).parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return positional, any(p.kind == p.VAR_POSITIONAL for p in parameters)
+
+
 def takes_context(method: Callable[..., Any]) -> bool:
     """Whether a bound ``predict``/``predict_stream`` wants ``context`` as its first argument.
 
     ``predict(self, messages, params)`` leaves it out; ``predict(self, context, ...)`` keeps it.
     """
-    parameters = [
-        p
-        for p in inspect.signature(method).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    if parameters and parameters[0].name in ("context", "ctx", "_context"):
+    positional, _ = _positional(method)
+    if positional and positional[0].name in _CONTEXT_NAMES:
         return True
-    return len(parameters) >= 3
+    return len(positional) >= 3
 
 
 def call_with_context(method: Callable[..., Any], context: Context, *args: Any) -> Any:
-    """Call ``predict``/``predict_stream`` with or without ``context`` as its signature says."""
-    if takes_context(method):
-        return method(context, *args)
-    return method(*args)
+    """Call ``predict``/``predict_stream`` with or without ``context`` as its signature says.
+
+    ``args`` is ``(input, params)``; a method without a ``params`` argument (MLflow's older
+    ``predict(self, context, model_input)``) is called without it.
+    """
+    positional, var_positional = _positional(method)
+    with_context = takes_context(method)
+    call_args = (context, *args) if with_context else args
+    if not var_positional and len(call_args) > len(positional):
+        call_args = call_args[: max(len(positional), 1 + with_context)]
+    return method(*call_args)
 
 
 # --- models from code -------------------------------------------------------------------------

@@ -13,7 +13,8 @@ are coerced, and unknown ones are refused with the list of accepted names.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -379,6 +380,15 @@ def _coerce(node: JsonSchema, value: Any, where: str) -> Any:
     raise SchemaEnforcementError(f"{where} expects {expected}, got {got} {value!r:.60}")
 
 
+@contextmanager
+def _naming(column: str) -> Iterator[None]:
+    """Re-raise a coercion error with ``param`` set to the offending column."""
+    try:
+        yield
+    except SchemaEnforcementError as exc:
+        raise SchemaEnforcementError(exc.message, param=column) from None
+
+
 def _is_column(node: JsonSchema, value: Any) -> bool:
     """Whether ``value`` holds many rows of a column whose row type is ``node``."""
     if not isinstance(value, (list, tuple)) and not hasattr(value, "tolist"):
@@ -418,10 +428,11 @@ def enforce_input(schema: JsonSchema | None, data: Any) -> Any:
         frame = data.copy()
         for name, node in properties.items():
             if name in frame.columns:
-                values = [
-                    _coerce(node, v, f"column '{name}' row {i}")
-                    for i, v in enumerate(frame[name].tolist())
-                ]
+                with _naming(name):
+                    values = [
+                        _coerce(node, v, f"column '{name}' row {i}")
+                        for i, v in enumerate(frame[name].tolist())
+                    ]
                 frame[name] = values
         return frame
 
@@ -446,12 +457,13 @@ def enforce_input(schema: JsonSchema | None, data: Any) -> Any:
             if _is_column(node, value)
             else [value]
         )
-        columns[name] = [
-            _coerce(node, v, f"column '{name}'" + (f" row {i}" if len(rows) > 1 else ""))
-            if v is not None
-            else v
-            for i, v in enumerate(rows)
-        ]
+        with _naming(name):
+            columns[name] = [
+                _coerce(node, v, f"column '{name}'" + (f" row {i}" if len(rows) > 1 else ""))
+                if v is not None
+                else v
+                for i, v in enumerate(rows)
+            ]
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
         shown = ", ".join(f"{k}: {len(v)}" for k, v in columns.items())

@@ -104,6 +104,11 @@ class Manifest:
     @classmethod
     def read(cls, directory: Path) -> Manifest:
         path = directory / MANIFEST_FILE
+        if directory.is_file():
+            raise PackageError(
+                f"'{directory}' is a file, not a modelport package (a directory with a "
+                f"{MANIFEST_FILE})"
+            )
         if not path.is_file():
             raise PackageError(
                 f"'{directory}' is not a modelport package: it has no {MANIFEST_FILE}"

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from modelport.errors import InvalidRequestError
 
@@ -76,3 +82,21 @@ class RequestModel(WireModel):
     def ignored_fields(self) -> list[str]:
         """Names of the fields the client sent that modelport does not know (to log them)."""
         return sorted(self.model_extra or ())
+
+
+class KeepsNulls(WireModel):
+    """A wire type with fields that OpenAI always sends, null included.
+
+    A chunk's ``finish_reason`` is null until the end, and clients test
+    ``finish_reason !== null``: such fields stay in ``to_dict`` even when None.
+    """
+
+    always_sent: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _keep_always_sent(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.always_sent:
+                data.setdefault(name, getattr(self, name))
+        return data

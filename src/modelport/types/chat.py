@@ -10,9 +10,9 @@ import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from modelport.types._base import RequestModel, WireModel
+from modelport.types._base import KeepsNulls, RequestModel, WireModel
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
@@ -24,6 +24,16 @@ def new_id(prefix: str) -> str:
 
 def now() -> int:
     return int(time.time())
+
+
+def check_stop(stop: str | list[str] | None) -> str | list[str] | None:
+    """OpenAI's rule: up to 4 stop sequences, none of them empty."""
+    stops = [stop] if isinstance(stop, str) else list(stop or [])
+    if len(stops) > 4:
+        raise ValueError(f"at most 4 stop sequences are accepted, got {len(stops)}")
+    if any(s == "" for s in stops):
+        raise ValueError("stop sequences must not be empty strings")
+    return stop
 
 
 # --- messages ---------------------------------------------------------------------------------
@@ -137,16 +147,10 @@ class ChatParams(RequestModel):
     top_k: int | None = Field(default=None, ge=1)
     custom_inputs: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _check_stop(self) -> ChatParams:
-        if isinstance(self.stop, list):
-            if len(self.stop) > 4:
-                raise ValueError(f"at most 4 stop sequences are accepted, got {len(self.stop)}")
-            if any(s == "" for s in self.stop):
-                raise ValueError("stop sequences must not be empty strings")
-        elif self.stop == "":
-            raise ValueError("a stop sequence must not be an empty string")
-        return self
+    @field_validator("stop")
+    @classmethod
+    def _check_stop(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        return check_stop(stop)
 
     @property
     def stop_sequences(self) -> list[str]:
@@ -168,8 +172,15 @@ class ChatParams(RequestModel):
 class ChatCompletionRequest(ChatParams):
     """A chat request: ``messages`` (at least one), an optional ``model`` name and the params."""
 
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage]
     model: str | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _check_messages(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
+        if not messages:
+            raise ValueError("'messages' must hold at least one message")
+        return messages
 
     @property
     def params(self) -> ChatParams:
@@ -251,7 +262,9 @@ class ChatChoiceDelta(WireModel):
     tool_calls: list[ChoiceDeltaToolCall] | None = None
 
 
-class ChatChunkChoice(WireModel):
+class ChatChunkChoice(KeepsNulls):
+    always_sent = ("finish_reason",)
+
     delta: ChatChoiceDelta = Field(default_factory=ChatChoiceDelta)
     finish_reason: FinishReason | None = None
     index: int = 0

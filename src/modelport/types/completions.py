@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
-from modelport.types._base import RequestModel, WireModel
-from modelport.types.chat import StreamOptions, Usage, new_id, now
+from modelport.types._base import KeepsNulls, RequestModel, WireModel
+from modelport.types.chat import StreamOptions, Usage, check_stop, new_id, now
 
 
 class CompletionParams(RequestModel):
@@ -31,14 +31,10 @@ class CompletionParams(RequestModel):
     top_k: int | None = Field(default=None, ge=1)
     custom_inputs: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _check_stop(self) -> CompletionParams:
-        stops = self.stop_sequences
-        if len(stops) > 4:
-            raise ValueError(f"at most 4 stop sequences are accepted, got {len(stops)}")
-        if any(s == "" for s in stops):
-            raise ValueError("stop sequences must not be empty strings")
-        return self
+    @field_validator("stop")
+    @classmethod
+    def _check_stop(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        return check_stop(stop)
 
     @property
     def stop_sequences(self) -> list[str]:
@@ -57,11 +53,12 @@ class CompletionRequest(CompletionParams):
     model: str | None = None
     prompt: str | list[str]
 
-    @model_validator(mode="after")
-    def _check_prompt(self) -> CompletionRequest:
-        if isinstance(self.prompt, list) and not self.prompt:
+    @field_validator("prompt")
+    @classmethod
+    def _check_prompt(cls, prompt: str | list[str]) -> str | list[str]:
+        if isinstance(prompt, list) and not prompt:
             raise ValueError("'prompt' must not be an empty list")
-        return self
+        return prompt
 
     @property
     def prompts(self) -> list[str]:
@@ -80,7 +77,9 @@ class CompletionLogprobs(WireModel):
     top_logprobs: list[dict[str, float]] | None = None
 
 
-class CompletionChoice(WireModel):
+class CompletionChoice(KeepsNulls):
+    always_sent = ("finish_reason",)
+
     finish_reason: Literal["stop", "length", "content_filter"] | None = "stop"
     index: int = 0
     logprobs: CompletionLogprobs | None = None
