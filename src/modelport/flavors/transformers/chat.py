@@ -1,0 +1,123 @@
+"""A Hugging Face causal LM as a ``ChatModel``: OpenAI chat requests in, OpenAI responses out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from modelport.errors import UnsupportedFeatureError
+from modelport.flavors.transformers.generation import Generator
+from modelport.flavors.transformers.template import render_chat
+from modelport.model import ChatModel, Context
+from modelport.types import (
+    ChatChoice,
+    ChatChoiceDelta,
+    ChatChunkChoice,
+    ChatCompletionChunk,
+    ChatCompletionResponse,
+    ChatMessage,
+    ChatParams,
+    Usage,
+)
+from modelport.types.chat import new_id, now
+
+
+def _as_messages(messages: Any) -> list[ChatMessage]:
+    return [ChatMessage.parse(m) for m in messages]
+
+
+def _check_format(params: ChatParams) -> None:
+    if params.response_format is not None and params.response_format.type != "text":
+        raise UnsupportedFeatureError(
+            f"response_format '{params.response_format.type}' cannot be enforced by this model; "
+            "use response_format {'type': 'text'} or leave it out",
+            param="response_format",
+        )
+
+
+class TransformersChatModel(ChatModel):
+    """Chat through the tokenizer's chat template, generation through the shared engine."""
+
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
+
+    def load_context(self, context: Context) -> None:
+        """Nothing to load: the flavor built the model and its engine already."""
+
+    def close(self) -> None:
+        """Stop the generation engine."""
+        self.generator.close()
+
+    def _prepare(self, messages: Any, params: ChatParams | None) -> tuple[list[int], Any]:
+        params = params if params is not None else ChatParams()
+        if not isinstance(params, ChatParams):
+            params = ChatParams.parse(params)
+        _check_format(params)
+        prompt_ids = render_chat(self.generator.tokenizer, _as_messages(messages), params)
+        sampling = self.generator.sampling_params(params, len(prompt_ids), params.token_limit)
+        return prompt_ids, sampling
+
+    def predict(
+        self, context: Context, messages: Sequence[ChatMessage], params: Any = None
+    ) -> ChatCompletionResponse:
+        prompt_ids, sampling = self._prepare(messages, params)
+        result = self.generator.generate(prompt_ids, sampling)
+        return ChatCompletionResponse(
+            model=self.generator.model_name,
+            choices=[
+                ChatChoice(
+                    index=choice.index,
+                    message=ChatMessage(role="assistant", content=choice.text),
+                    finish_reason=choice.finish_reason,
+                )
+                for choice in result.choices
+            ],
+            usage=Usage(
+                prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens
+            ),
+        )
+
+    def predict_stream(
+        self, context: Context, messages: Sequence[ChatMessage], params: Any = None
+    ) -> Iterator[ChatCompletionChunk]:
+        """Chunks as tokens come: the role first per choice, then text, the finish reason, and a
+        last usage-only chunk. Closing the iterator cancels the generation."""
+        prompt_ids, sampling = self._prepare(messages, params)
+        handle = self.generator.submit(prompt_ids, sampling)
+        chunk_id, created, name = new_id("chatcmpl"), now(), self.generator.model_name
+
+        def chunk(**fields: Any) -> ChatCompletionChunk:
+            return ChatCompletionChunk(id=chunk_id, created=created, model=name, **fields)
+
+        finished = False
+        try:
+            for index in range(sampling.n):
+                yield chunk(
+                    choices=[
+                        ChatChunkChoice(
+                            index=index, delta=ChatChoiceDelta(role="assistant", content="")
+                        )
+                    ]
+                )
+            for event in handle:
+                if not event.text and event.finish_reason is None:
+                    continue
+                yield chunk(
+                    choices=[
+                        ChatChunkChoice(
+                            index=event.index,
+                            delta=ChatChoiceDelta(content=event.text or None),
+                            finish_reason=event.finish_reason,
+                        )
+                    ]
+                )
+            finished = True
+            completion_tokens = sum(len(ids) for ids in handle.completion_tokens)
+            yield chunk(
+                usage=Usage(
+                    prompt_tokens=int(handle.prompt_tokens), completion_tokens=completion_tokens
+                )
+            )
+        finally:
+            if not finished:  # the consumer went away (client disconnect): free the batch slot
+                handle.cancel()

@@ -1,0 +1,160 @@
+"""What the chat, completions and text-generation models share: one engine per loaded model, the
+new-token limit, and OpenAI params → ``SamplingParams``.
+
+The new-token limit of a request is its ``max_completion_tokens`` / ``max_tokens``, else the
+package's ``model_config["max_new_tokens"]``, else the model's ``generation_config.max_new_tokens``,
+else :data:`DEFAULT_MAX_NEW_TOKENS`; it is then cut to what still fits in the context after the
+prompt. A prompt that fills the context alone is refused (``ContextLengthExceededError``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from modelport.engine import EngineConfig, SamplingParams
+from modelport.errors import ContextLengthExceededError, UnsupportedFeatureError
+from modelport.flavors.transformers.config import DEFAULT_MAX_NEW_TOKENS
+
+# tokenizers without a real limit report a huge model_max_length
+_NO_LIMIT = 10**8
+
+
+@dataclass
+class GeneratedChoice:
+    index: int
+    text: str
+    finish_reason: str
+    completion_tokens: int
+
+
+@dataclass
+class Generation:
+    """The finished result of one submitted prompt (all of its n sequences)."""
+
+    choices: list[GeneratedChoice]
+    prompt_tokens: int
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(choice.completion_tokens for choice in self.choices)
+
+
+def context_length(model: Any, tokenizer: Any) -> int | None:
+    """The number of positions the model can attend to (prompt + completion), if known."""
+    limits = []
+    config = getattr(model, "config", None)
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            limits.append(value)
+            break
+    value = getattr(tokenizer, "model_max_length", None)
+    if isinstance(value, int) and 0 < value < _NO_LIMIT:
+        limits.append(value)
+    return min(limits) if limits else None
+
+
+class Generator:
+    """One loaded model with its generation engine; shut down by :meth:`close` (or at exit)."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        engine_config: EngineConfig | None = None,
+        *,
+        model_name: str = "transformers-model",
+        max_new_tokens: int | None = None,
+    ) -> None:
+        from modelport.engine import GenerationEngine
+
+        self.model = model
+        self.tokenizer = tokenizer
+        self.model_name = model_name
+        self.context_length = context_length(model, tokenizer)
+        generation_config = getattr(model, "generation_config", None)
+        configured = getattr(generation_config, "max_new_tokens", None)
+        self.default_max_new_tokens: int = max_new_tokens or configured or DEFAULT_MAX_NEW_TOKENS
+        self.load_seconds = 0.0
+        self.engine = GenerationEngine(model, tokenizer, engine_config or EngineConfig())
+        self._finalizer = weakref.finalize(self, self.engine.shutdown)
+
+    def close(self) -> None:
+        """Stop the engine (idempotent)."""
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    # --- params -----------------------------------------------------------------------------
+
+    def token_limit(self, prompt_tokens: int, requested: int | None) -> int:
+        limit = requested or self.default_max_new_tokens
+        if self.context_length is None:
+            return limit
+        room = self.context_length - prompt_tokens
+        if room <= 0:
+            raise ContextLengthExceededError(
+                f"This model's maximum context length is {self.context_length} tokens, but the "
+                f"prompt has {prompt_tokens} tokens, leaving no room for a completion; shorten "
+                "the messages",
+                param="messages",
+            )
+        return min(limit, room)
+
+    def sampling_params(
+        self, params: Any, prompt_tokens: int, requested: int | None
+    ) -> SamplingParams:
+        """OpenAI request params (``ChatParams`` or ``CompletionParams``) → ``SamplingParams``."""
+        if params.logprobs or getattr(params, "top_logprobs", None):
+            raise UnsupportedFeatureError(
+                "logprobs are not supported by the transformers flavor yet; leave 'logprobs' unset",
+                param="logprobs",
+            )
+        return SamplingParams(
+            max_new_tokens=self.token_limit(prompt_tokens, requested),
+            temperature=float(params.temperature),
+            top_p=params.top_p,
+            top_k=params.top_k,
+            seed=params.seed,
+            presence_penalty=float(params.presence_penalty or 0.0),
+            frequency_penalty=float(params.frequency_penalty or 0.0),
+            stop=tuple(params.stop_sequences),
+            n=params.n,
+        )
+
+    # --- generation -------------------------------------------------------------------------
+
+    def submit(self, prompt_ids: Sequence[int], sampling: SamplingParams) -> Any:
+        return self.engine.submit(list(prompt_ids), sampling)
+
+    def generate(self, prompt_ids: Sequence[int], sampling: SamplingParams) -> Generation:
+        """Run one prompt to the end (all n sequences)."""
+        return self.collect(self.submit(prompt_ids, sampling), sampling.n)
+
+    @staticmethod
+    def collect(handle: Any, n: int) -> Generation:
+        texts = [""] * n
+        reasons = ["stop"] * n
+        try:
+            for event in handle:
+                texts[event.index] += event.text
+                if event.finish_reason is not None:
+                    reasons[event.index] = event.finish_reason
+        except BaseException:
+            handle.cancel()
+            raise
+        counts = [len(ids) for ids in handle.completion_tokens]
+        return Generation(
+            choices=[
+                GeneratedChoice(
+                    index=i, text=texts[i], finish_reason=reasons[i], completion_tokens=counts[i]
+                )
+                for i in range(n)
+            ],
+            prompt_tokens=int(handle.prompt_tokens),
+        )

@@ -1,0 +1,188 @@
+"""Loading a transformers package: the raw model and tokenizer, or a ready chat/completions model.
+
+``load_model(path)`` gives ``(model, tokenizer)``; the flavor's ``load`` (used by the generic
+``modelport.load_model``) gives the task's model driven by one generation engine.
+``load_chat_model(uri, engine_config=...)`` is the same with load-time overrides (the server's
+``--no-batching``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelport.engine import EngineConfig
+from modelport.errors import PackageError
+from modelport.flavors.transformers.config import (
+    DEVICES,
+    DTYPES,
+    TransformersConfig,
+    engine_config_from_dict,
+)
+from modelport.model import Context, PythonModel
+from modelport.package.manifest import Manifest
+from modelport.package.uri import resolve_model_uri
+
+
+def _model_folder(path: Path, config: TransformersConfig) -> Path:
+    folder = (
+        path / config.model_dir if config.model_dir is not None else Path(str(config.reference))
+    )
+    if not (folder / "config.json").is_file():
+        where = "inside the package" if config.model_dir is not None else "it references"
+        raise PackageError(
+            f"the Hugging Face folder {where} ('{folder}') is missing or has no config.json"
+            + (
+                "; the package stores only a reference: restore that folder or re-save the model "
+                "with save_pretrained=True"
+                if config.reference is not None
+                else ""
+            )
+        )
+    return folder
+
+
+def resolve_device(device: str | None) -> str:
+    """``auto`` → ``cuda`` when a GPU is present, else ``cpu``."""
+    import torch
+
+    device = device or "auto"
+    if device not in DEVICES:
+        raise PackageError(f"device {device!r} is not supported; accepted: {', '.join(DEVICES)}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise PackageError("device 'cuda' was asked for but no CUDA GPU is available")
+    return device
+
+
+def _dtype(name: str | None) -> Any:
+    import torch
+
+    if name is None:
+        return None
+    if name not in DTYPES:
+        raise PackageError(f"dtype {name!r} is not supported; accepted: {', '.join(DTYPES)}")
+    return "auto" if name == "auto" else getattr(torch, name)
+
+
+def _read_package(model_uri: str | Path) -> tuple[Path, Manifest, TransformersConfig]:
+    path = resolve_model_uri(model_uri)
+    manifest = Manifest.read(path)
+    if manifest.flavor != "transformers":
+        raise PackageError(
+            f"'{model_uri}' is a '{manifest.flavor}' package, not a transformers one; load it "
+            "with modelport.load_model"
+        )
+    return path, manifest, TransformersConfig.from_dict(manifest.flavor_config)
+
+
+def load_hf(
+    folder: Path, *, dtype: str | None = None, device: str | None = "auto"
+) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` from a Hugging Face folder, in eval mode on ``device``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {}
+    if dtype is not None:
+        kwargs["dtype"] = _dtype(dtype)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model: Any = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise PackageError(f"cannot load the model in '{folder}': {exc}") from None
+    model.to(resolve_device(device))
+    model.eval()
+    return model, tokenizer
+
+
+def load_model(
+    model_uri: str | Path, *, dtype: str | None = None, device: str | None = None
+) -> tuple[Any, Any]:
+    """The model and tokenizer of a transformers package (dtype/device override the saved ones).
+
+    For the chat (or completions) model, use ``modelport.load_model``.
+    """
+    path, _, config = _read_package(model_uri)
+    return load_hf(
+        _model_folder(path, config), dtype=dtype or config.dtype, device=device or config.device
+    )
+
+
+def _model_config(path: Path, config: TransformersConfig) -> dict[str, Any]:
+    if not config.model_config:
+        return {}
+    loaded = yaml.safe_load((path / config.model_config).read_text(encoding="utf-8"))
+    return dict(loaded or {})
+
+
+def build_task_model(
+    path: Path,
+    manifest: Manifest,
+    *,
+    engine_config: EngineConfig | None = None,
+    dtype: str | None = None,
+    device: str | None = None,
+) -> tuple[PythonModel, Context]:
+    """The ready model of the package's task, with its own generation engine."""
+    from modelport.flavors.transformers.chat import TransformersChatModel
+    from modelport.flavors.transformers.completions import (
+        TextGenerationModel,
+        TransformersCompletionModel,
+    )
+    from modelport.flavors.transformers.generation import Generator
+
+    config = TransformersConfig.from_dict(manifest.flavor_config)
+    model_config = _model_config(path, config)
+    max_new_tokens = TransformersConfig.check_max_new_tokens(model_config)
+    started = time.perf_counter()
+    model, tokenizer = load_hf(
+        _model_folder(path, config), dtype=dtype or config.dtype, device=device or config.device
+    )
+    engine = engine_config or engine_config_from_dict(config.engine_config)
+    generator = Generator(
+        model, tokenizer, engine, model_name=config.model_name, max_new_tokens=max_new_tokens
+    )
+    generator.load_seconds = time.perf_counter() - started
+    task_model: PythonModel
+    if config.task == "llm/v1/chat":
+        task_model = TransformersChatModel(generator)
+    elif config.task == "llm/v1/completions":
+        task_model = TransformersCompletionModel(generator)
+    else:
+        task_model = TextGenerationModel(generator)
+    return task_model, Context(model_config=model_config)
+
+
+def load_chat_model(
+    model_uri: str | Path,
+    *,
+    engine_config: EngineConfig | None = None,
+    dtype: str | None = None,
+    device: str | None = None,
+) -> Any:
+    """``modelport.load_model`` for a transformers package, with load-time overrides.
+
+    ``engine_config=EngineConfig(batching=False)`` runs one request at a time (the server's
+    ``--no-batching``). Returns a ``LoadedModel``.
+    """
+    from modelport.package.load import LoadedModel
+
+    path, manifest, _ = _read_package(model_uri)
+    model, context = build_task_model(
+        path, manifest, engine_config=engine_config, dtype=dtype, device=device
+    )
+    return LoadedModel(model, context, manifest, path)
+
+
+class TransformersFlavor:
+    name = "transformers"
+
+    def load(self, path: Path, manifest: Manifest) -> tuple[PythonModel, Context]:
+        return build_task_model(path, manifest)
+
+
+flavor = TransformersFlavor()
