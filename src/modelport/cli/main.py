@@ -20,6 +20,7 @@ from modelport.errors import ModelportError
 COMMAND_MODULES = [
     "modelport.cli.predict",
     "modelport.cli.info",
+    "modelport.cli.demo",
 ]
 
 

