@@ -113,10 +113,10 @@ def takes_context(method: Callable[..., Any]) -> bool:
 
     ``predict(self, messages, params)`` leaves it out; ``predict(self, context, ...)`` keeps it.
     """
-    positional, _ = _positional(method)
+    positional, var_positional = _positional(method)
     if positional and positional[0].name in _CONTEXT_NAMES:
         return True
-    return len(positional) >= 3
+    return len(positional) >= 3 or (var_positional and not positional)
 
 
 def call_with_context(method: Callable[..., Any], context: Context, *args: Any) -> Any:

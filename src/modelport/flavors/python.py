@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from modelport.errors import ModelportError, PackageError
+from modelport.errors import ModelExecutionError, ModelportError, PackageError
 from modelport.model import (
     ChatModel,
     CompletionModel,
@@ -182,15 +182,14 @@ def save_model(
                 signature = infer_signature(model_input, params=params)
                 try:
                     output = _run_model(model, context, None, (model_input, params))
-                    if output is not None:
-                        signature.outputs = infer_schema(output)
-                except ModelportError:
-                    raise
-                except Exception as exc:
+                except ModelExecutionError as exc:
                     log.warning(
                         "predict() on the input example failed (%r): the signature has no outputs",
-                        exc,
+                        exc.__cause__,
                     )
+                else:
+                    if output is not None:
+                        signature.outputs = infer_schema(output)
         finally:
             if code_paths:
                 sys.path.remove(str(directory / CODE_DIR))

@@ -245,7 +245,14 @@ class LoadedModel:
         if self._task is None:
             return self.predict(data, params)
         request = self._request(data, params)
-        result = self._invoke(request)
+        try:
+            result = self._invoke(request)
+        except ModelExecutionError as exc:
+            # the author is the reader here: show the model's own error, not the safe message
+            raise PackageError(
+                f"{type(self._model).__name__}.predict() failed on the input example at save "
+                f"time: {exc.__cause__!r}"
+            ) from exc.__cause__
         if not isinstance(result, self._task.response_type):
             raise PackageError(
                 f"{type(self._model).__name__}.predict() must return a "

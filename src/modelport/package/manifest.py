@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from modelport.errors import PackageError
+from modelport.errors import PackageError, SchemaEnforcementError
 from modelport.signature import Signature
 
 MANIFEST_FILE = "modelport.yaml"
@@ -94,7 +94,7 @@ class Manifest:
                 metadata=dict(data.get("metadata") or {}),
                 flavor_config=dict(data.get("flavor_config") or {}),
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AttributeError, SchemaEnforcementError) as exc:
             raise PackageError(f"{where} is malformed: {exc}") from None
 
     def write(self, directory: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import inspect
 import sys
@@ -37,12 +38,18 @@ def _source_of(obj: Any) -> str:
         return ""
 
 
+@functools.lru_cache(maxsize=1)
+def _distributions_by_module() -> dict[str, list[str]]:
+    # scanning every installed distribution takes ~0.1 s: once per process is enough
+    return dict(importlib.metadata.packages_distributions())
+
+
 def infer_requirements(sources: Iterable[str]) -> list[str]:
     """Pinned distributions for the third-party modules imported by ``sources``."""
     modules: set[str] = set()
     for source in sources:
         modules |= _imported_top_modules(source)
-    by_module = importlib.metadata.packages_distributions()
+    by_module = _distributions_by_module()
     found: dict[str, str] = {}
     for module in sorted(modules):
         if module in sys.stdlib_module_names or module in ("modelport", "__future__"):
