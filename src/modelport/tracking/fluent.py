@@ -1,0 +1,376 @@
+"""The fluent tracking API, as MLflow users know it: a current store, experiment and run.
+
+State: the tracking URI and the current experiment are process-wide; the stack of active runs
+belongs to each thread. Everything here delegates to a :class:`TrackingClient`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from modelport.errors import InvalidRequestError, NotFoundError
+from modelport.tracking.client import TrackingClient
+from modelport.tracking.config import resolve_store
+from modelport.tracking.entities import (
+    Experiment,
+    Metric,
+    ModelInfo,
+    ModelVersion,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+)
+from modelport.tracking.store.sql import DEFAULT_EXPERIMENT, now_ms
+
+log = logging.getLogger(__name__)
+
+_tracking_uri: str | None = None
+_experiment_name: str | None = None
+_experiment_id: str | None = None
+_clients: dict[tuple[str, str], TrackingClient] = {}
+_lock = threading.Lock()
+_local = threading.local()
+
+
+def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
+    """Use this tracking store from now on (``None``: back to the environment / default)."""
+    global _tracking_uri, _experiment_id
+    resolved = None if uri is None else os.fspath(uri)
+    if resolved is not None:
+        resolve_store(resolved)  # validate now, not at first use
+    _tracking_uri = resolved
+    _experiment_id = None
+
+
+def get_tracking_uri() -> str:
+    """The tracking URI in effect (the folder of the default store when none was set)."""
+    return resolve_store(_tracking_uri).tracking_uri
+
+
+def client() -> TrackingClient:
+    """The client for the tracking URI in effect (cached per store)."""
+    location = resolve_store(_tracking_uri)
+    key = (location.db_uri, str(location.artifact_root))
+    with _lock:
+        found = _clients.get(key)
+        if found is None:
+            found = TrackingClient(location.tracking_uri, location.artifact_root)
+            _clients[key] = found
+        return found
+
+
+# --- experiments ------------------------------------------------------------------------------
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment current, creating it (by name) if missing."""
+    global _experiment_name, _experiment_id
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidRequestError(
+            "set_experiment() needs exactly one of experiment_name or experiment_id"
+        )
+    tracking = client()
+    if experiment_name is not None:
+        experiment = tracking.get_or_create_experiment(experiment_name)
+    else:
+        experiment = tracking.get_experiment(str(experiment_id))
+    _experiment_name, _experiment_id = experiment.name, experiment.experiment_id
+    return experiment
+
+
+def _current_experiment_id() -> str:
+    global _experiment_id
+    tracking = client()
+    name = _experiment_name or os.environ.get("MODELPORT_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+    experiment = tracking.get_experiment_by_name(name)
+    if experiment is None:
+        experiment = tracking.get_or_create_experiment(name)
+    _experiment_id = experiment.experiment_id
+    return experiment.experiment_id
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return client().get_experiment_by_name(name)
+
+
+# --- runs -------------------------------------------------------------------------------------
+
+
+def _stack() -> list[ActiveRun]:
+    stack: list[ActiveRun] | None = getattr(_local, "runs", None)
+    if stack is None:
+        stack = []
+        _local.runs = stack
+    return stack
+
+
+class ActiveRun(Run):
+    """The run ``start_run`` began: a :class:`Run` snapshot and a context manager.
+
+    Leaving the ``with`` block ends the run: FINISHED, or FAILED when an exception escapes.
+    """
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run.info, run.data, run.models)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        status = RunStatus.FINISHED if exc_type is None else RunStatus.FAILED
+        if exc_type is KeyboardInterrupt:
+            status = RunStatus.KILLED
+        end_run(status, run_id=self.info.run_id)
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+) -> ActiveRun:
+    """Start a run (or resume ``run_id``) and make it active; use it as a context manager."""
+    stack = _stack()
+    if stack and not nested:
+        raise InvalidRequestError(
+            f"Run '{stack[-1].info.run_id}' is already active: end it with end_run(), or start "
+            "a child run with start_run(nested=True)"
+        )
+    tracking = client()
+    all_tags = dict(tags or {})
+    if description is not None:
+        all_tags["modelport.note.content"] = description
+    if run_id is not None:
+        run = tracking.get_run(run_id)
+        if any(active.info.run_id == run_id for active in stack):
+            raise InvalidRequestError(f"Run '{run_id}' is already active")
+        tracking.set_terminated(run_id, RunStatus.RUNNING)
+        if all_tags:
+            tracking.log_batch(run_id, tags=all_tags)
+        run = tracking.get_run(run_id)
+    else:
+        parent = stack[-1].info.run_id if stack else None
+        run = tracking.create_run(
+            experiment_id if experiment_id is not None else _current_experiment_id(),
+            run_name=run_name,
+            tags=all_tags,
+            parent_run_id=parent,
+        )
+    active = ActiveRun(run)
+    stack.append(active)
+    return active
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost active run of this thread, or None."""
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def end_run(status: str = RunStatus.FINISHED, run_id: str | None = None) -> None:
+    """End the active run (and any runs nested in it)."""
+    stack = _stack()
+    if not stack:
+        return
+    if run_id is not None and all(a.info.run_id != run_id for a in stack):
+        return  # already ended
+    while stack:
+        active = stack.pop()
+        try:
+            client().set_terminated(active.info.run_id, status)
+        except NotFoundError:
+            log.warning("run %s disappeared from the tracking store", active.info.run_id)
+        if run_id is None or active.info.run_id == run_id:
+            break
+
+
+def _run_id() -> str:
+    run = active_run()
+    if run is None:
+        run = start_run()
+    return run.info.run_id
+
+
+def last_active_run_id() -> str | None:
+    run = active_run()
+    return run.info.run_id if run else None
+
+
+def get_run(run_id: str) -> Run:
+    return client().get_run(run_id)
+
+
+def log_param(key: str, value: Any) -> Any:
+    """Log a param of the active run (a run starts if none is active). Params never change."""
+    return client().log_param(_run_id(), key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    client().log_batch(_run_id(), params=params)
+
+
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
+    """Log a metric; the value must be a finite number (NaN and ±inf are rejected)."""
+    client().log_metric(_run_id(), key, value, step, timestamp)
+
+
+def log_metrics(
+    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+) -> None:
+    if not isinstance(metrics, Mapping):
+        raise InvalidRequestError(
+            f"metrics must be a dict of key → number, got {type(metrics).__name__}"
+        )
+    stamp = timestamp or now_ms()
+    client().log_batch(
+        _run_id(), metrics=[Metric(k, v, step or 0, stamp) for k, v in metrics.items()]
+    )
+
+
+def set_tag(key: str, value: Any) -> None:
+    client().set_tag(_run_id(), key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    client().log_batch(_run_id(), tags=tags)
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    client().log_artifact(_run_id(), local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    client().log_artifacts(_run_id(), local_dir, artifact_path)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    from modelport.tracking.artifacts import check_artifact_path
+
+    root = client().get_run(_run_id()).info.artifact_uri
+    relative = check_artifact_path(artifact_path)
+    return f"{root}/{relative}" if relative else root
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | str | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | str | None = None,
+    max_results: int = 1000,
+    experiment_names: Sequence[str] | None = None,
+) -> list[Run]:
+    """Runs of the given experiments (default: the current one) matching ``filter_string``.
+
+    Returns a list of :class:`Run` (not a DataFrame), ordered by ``order_by`` (default newest
+    first), e.g. ``search_runs(filter_string="metrics.acc > 0.9", order_by=["metrics.acc DESC"])``.
+    """
+    tracking = client()
+    ids: list[str] = []
+    if isinstance(experiment_ids, str):
+        experiment_ids = [experiment_ids]
+    ids += list(experiment_ids or [])
+    for name in experiment_names or []:
+        experiment = tracking.get_experiment_by_name(name)
+        if experiment is None:
+            raise NotFoundError(f"Experiment '{name}' not found", param="experiment_names")
+        ids.append(experiment.experiment_id)
+    if not ids:
+        ids = [_current_experiment_id()]
+    return tracking.search_runs(ids, filter_string, order_by, max_results)
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+def log_model(
+    name: str | None = None,
+    python_model: Any = None,
+    *,
+    transformers_model: Any = None,
+    registered_model_name: str | None = None,
+    artifact_path: str | None = None,
+    **save_kwargs: Any,
+) -> ModelInfo:
+    """Log a model into the active run (a run starts if none is active); see TrackingClient."""
+    if name is None:
+        name = artifact_path  # the MLflow 2 spelling
+    elif artifact_path is not None and artifact_path != name:
+        raise InvalidRequestError("pass the model's name once: name= or artifact_path=, not both")
+    if name is None:
+        raise InvalidRequestError(
+            "log_model() needs a name, e.g. log_model('model', python_model=...)"
+        )
+    return client().log_model(
+        _run_id(),
+        name,
+        python_model=python_model,
+        transformers_model=transformers_model,
+        registered_model_name=registered_model_name,
+        **save_kwargs,
+    )
+
+
+def register_model(
+    model_uri: str | os.PathLike[str],
+    name: str,
+    tags: Mapping[str, Any] | None = None,
+    description: str = "",
+) -> ModelVersion:
+    """Register ``model_uri`` as the next version of ``name``."""
+    return client().register_model(model_uri, name, tags=tags, description=description)
+
+
+def _end_runs_at_exit() -> None:
+    try:
+        while active_run() is not None:
+            end_run()
+    except Exception as exc:  # the store may be gone at interpreter exit
+        log.debug("could not end the active runs at exit: %r", exc)
+
+
+atexit.register(_end_runs_at_exit)
+
+__all__ = [
+    "ActiveRun",
+    "RunData",
+    "RunInfo",
+    "active_run",
+    "client",
+    "end_run",
+    "get_artifact_uri",
+    "get_experiment_by_name",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run_id",
+    "log_artifact",
+    "log_artifacts",
+    "log_metric",
+    "log_metrics",
+    "log_model",
+    "log_param",
+    "log_params",
+    "register_model",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

@@ -1,0 +1,70 @@
+"""Registering packages as numbered versions of a named model.
+
+A version records its ``source`` (the URI it was registered from) and its ``storage_location``
+(the package folder it resolves to today): a ``runs:/`` source lives in the run's artifacts, a
+``models:/`` source reuses that version's folder, and a plain folder is referenced where it is
+(log the model into a run first if the registry should own a copy).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelport.errors import InvalidRequestError, PackageError
+from modelport.package.manifest import Manifest
+from modelport.tracking.validation import check_name
+
+if TYPE_CHECKING:
+    from modelport.tracking.client import TrackingClient
+    from modelport.tracking.entities import ModelVersion
+
+
+def register_model(
+    client: TrackingClient,
+    model_uri: str | os.PathLike[str],
+    name: str,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    description: str = "",
+) -> ModelVersion:
+    """Register ``model_uri`` as the next version of ``name`` (created if missing)."""
+    from modelport.tracking.uris import parse_runs_uri, resolve, version_for
+
+    check_name(name, "registered model name")
+    if isinstance(model_uri, os.PathLike):
+        model_uri = os.fspath(model_uri)
+    if not isinstance(model_uri, str) or not model_uri.strip():
+        raise InvalidRequestError(
+            f"Invalid model URI {model_uri!r}: use runs:/<run_id>/<name>, models:/<name>/<version> "
+            "or a package folder",
+            param="model_uri",
+        )
+    run_id: str | None = None
+    location: Path
+    if model_uri.startswith("runs:"):
+        run_id = parse_runs_uri(model_uri)[0]
+        location = resolve(client, model_uri)
+    elif model_uri.startswith("models:"):
+        version = version_for(client, model_uri)
+        run_id = version.run_id
+        location = resolve(client, model_uri)
+    else:
+        from modelport.package.uri import resolve_model_uri
+
+        location = resolve_model_uri(model_uri).absolute()
+    try:
+        manifest = Manifest.read(Path(location))
+    except PackageError as exc:
+        raise PackageError(f"Cannot register {model_uri!r}: {exc.message}") from None
+    return client.store.create_model_version(
+        name,
+        source=model_uri,
+        storage_location=str(location),
+        run_id=run_id,
+        model_id=manifest.model_uuid,
+        description=description,
+        tags=tags,
+    )

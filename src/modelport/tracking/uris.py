@@ -1,0 +1,99 @@
+"""``runs:/`` and ``models:/`` URIs, resolved to package folders in the tracking store.
+
+- ``runs:/<run_id>/<path>``: an artifact of a run (a logged model is ``runs:/<run_id>/<name>``);
+- ``models:/<name>/<version>``, ``models:/<name>/latest`` (the highest version),
+  ``models:/<name>@<alias>``: a registered model version.
+
+Importing :mod:`modelport.tracking` registers both schemes with the core, so every place that
+loads or serves a model (``load_model``, ``modelport serve -m``) understands them. They resolve
+against the current tracking URI (``set_tracking_uri`` or ``MODELPORT_TRACKING_URI``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelport.errors import InvalidRequestError, NotFoundError
+from modelport.tracking.artifacts import LocalArtifactRepository, check_artifact_path
+from modelport.tracking.validation import check_alias, check_name, check_run_id, check_version
+
+if TYPE_CHECKING:
+    from modelport.tracking.client import TrackingClient
+    from modelport.tracking.entities import ModelVersion
+
+MODELS_FORMS = "models:/<name>/<version>, models:/<name>/latest or models:/<name>@<alias>"
+
+
+def _body(uri: str, scheme: str) -> str:
+    if not isinstance(uri, str) or not uri.lower().startswith(f"{scheme}:"):
+        raise InvalidRequestError(f"{uri!r} is not a {scheme}:/ URI", param="model")
+    return uri[len(scheme) + 1 :].lstrip("/")
+
+
+def parse_runs_uri(uri: str) -> tuple[str, str]:
+    """``(run_id, artifact_path)`` of ``runs:/<run_id>/<path>``."""
+    body = _body(uri, "runs")
+    run_id, _, path = body.partition("/")
+    if not run_id:
+        raise InvalidRequestError(
+            f"Invalid URI {uri!r}: use runs:/<run_id>/<artifact path>", param="model"
+        )
+    return check_run_id(run_id), check_artifact_path(path)
+
+
+def parse_models_uri(uri: str) -> tuple[str, int | None, str | None]:
+    """``(name, version, alias)`` of a ``models:/`` URI; version None with alias None = latest."""
+    body = _body(uri, "models").rstrip("/")
+    if "@" in body:
+        name, _, alias = body.partition("@")
+        if "/" in name or "/" in alias:
+            raise InvalidRequestError(f"Invalid URI {uri!r}: use {MODELS_FORMS}", param="model")
+        return check_name(name, "registered model name"), None, check_alias(alias)
+    name, slash, version = body.rpartition("/")
+    if not slash or not name or "/" in name:
+        raise InvalidRequestError(f"Invalid URI {uri!r}: use {MODELS_FORMS}", param="model")
+    check_name(name, "registered model name")
+    if version.lower() == "latest":
+        return name, None, None
+    return name, check_version(version), None
+
+
+def version_for(client: TrackingClient, uri: str) -> ModelVersion:
+    name, version, alias = parse_models_uri(uri)
+    if alias is not None:
+        return client.get_model_version_by_alias(name, alias)
+    if version is None:
+        return client.get_latest_version(name)
+    return client.get_model_version(name, version)
+
+
+def resolve(client: TrackingClient, uri: str) -> Path:
+    """The local folder (or file) a ``runs:/`` or ``models:/`` URI names."""
+    if uri.lower().startswith("runs:"):
+        run_id, path = parse_runs_uri(uri)
+        run = client.get_run(run_id)
+        return LocalArtifactRepository(run.info.artifact_uri).path_of(path)
+    version = version_for(client, uri)
+    location = Path(version.storage_location)
+    if not location.exists():
+        raise NotFoundError(
+            f"Version {version.version} of model '{version.name}' points to '{location}', which "
+            "no longer exists",
+            param="model",
+        )
+    return location
+
+
+def resolve_with_current_store(uri: str) -> Path:
+    """The resolver registered with the core: uses the current tracking URI."""
+    from modelport.tracking import fluent
+
+    return resolve(fluent.client(), uri)
+
+
+def register_schemes() -> None:
+    from modelport.package.uri import register_uri_scheme
+
+    register_uri_scheme("runs", resolve_with_current_store)
+    register_uri_scheme("models", resolve_with_current_store)
