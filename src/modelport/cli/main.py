@@ -20,6 +20,10 @@ from modelport.errors import ModelportError
 COMMAND_MODULES = [
     "modelport.cli.predict",
     "modelport.cli.info",
+    "modelport.cli.experiments",
+    "modelport.cli.runs",
+    "modelport.cli.models",
+    "modelport.cli.serve",
     "modelport.cli.demo",
 ]
 

@@ -1,0 +1,181 @@
+"""``modelport serve -m [NAME=]URI ...``: serve models behind an OpenAI-compatible API."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from typing import Any
+
+from modelport.errors import InvalidRequestError
+
+API_KEY_ENV = "MODELPORT_API_KEY"
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``10MB``, ``512k``, ``1048576`` → bytes."""
+    match = _SIZE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (examples: 1048576, 512KB, 10MB)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve models behind an OpenAI-compatible API",
+        description="Serve one or more models: OpenAI endpoints under /v1, MLflow's "
+        "/invocations, /health, /metrics and the API docs at /docs.",
+    )
+    parser.add_argument(
+        "-m",
+        "--model",
+        dest="models",
+        action="append",
+        required=True,
+        metavar="[NAME=]URI",
+        help="a model to serve (repeat for several); the request's 'model' field picks by NAME",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (8080; 0 picks a free one)")
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help=f"require 'Authorization: Bearer KEY' (or set ${API_KEY_ENV}); /ping and /health "
+        "stay open",
+    )
+    parser.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow browser calls from this origin (repeatable; '*' for any)",
+    )
+    parser.add_argument(
+        "--max-concurrency", type=int, default=32, help="requests processed at once (32)"
+    )
+    parser.add_argument(
+        "--max-queue", type=int, default=128, help="requests waiting beyond that; then 429 (128)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=600.0,
+        help="seconds per request before 504 and cancelling it (600)",
+    )
+    parser.add_argument(
+        "--max-body-size", type=parse_size, default="10MB", help="largest request body (10MB)"
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=_positive_float,
+        default=30.0,
+        help="seconds to let requests finish after SIGTERM/SIGINT (30)",
+    )
+    parser.add_argument(
+        "--no-batching",
+        dest="batching",
+        action="store_false",
+        help="transformers models: generate for one request at a time (no batching)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="server log level (info: one access-log line per request)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _examples(base: str, name: str, api_key: str | None) -> str:
+    auth = f" -H 'Authorization: Bearer {api_key}'" if api_key else ""
+    key = repr(api_key) if api_key else "'unused'"
+    return (
+        "Try it:\n"
+        f"  curl {base}/v1/chat/completions -H 'Content-Type: application/json'{auth} \\\n"
+        f'    -d \'{{"model": "{name}", "messages": [{{"role": "user", "content": "Hello!"}}]}}\'\n'
+        "\n"
+        "  from openai import OpenAI\n"
+        f"  client = OpenAI(base_url='{base}/v1', api_key={key})\n"
+        f"  reply = client.chat.completions.create(model='{name}', "
+        "messages=[{'role': 'user', 'content': 'Hello!'}])\n"
+        "  print(reply.choices[0].message.content)\n"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from modelport.serving import ServerConfig, create_app
+    from modelport.serving.registry import parse_model_spec
+    from modelport.serving.server import bind_socket, make_server
+    from modelport.serving.server import run as run_server
+
+    models: dict[str, str] = {}
+    for spec in args.models:
+        name, uri = parse_model_spec(spec)
+        if name in models:
+            raise InvalidRequestError(f"two models are named '{name}'; use -m NAME=URI")
+        models[name] = uri
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    if not 0 <= args.port <= 65535:
+        raise InvalidRequestError(f"--port must be 0-65535, got {args.port}")
+
+    logging.getLogger("modelport").setLevel(args.log_level.upper())
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.DEBUG)
+    logging.getLogger("uvicorn").setLevel(args.log_level.upper())
+
+    config = ServerConfig(
+        models=models,
+        api_key=api_key,
+        cors_origins=args.cors_origins,
+        max_concurrency=args.max_concurrency,
+        max_queue=args.max_queue,
+        timeout=args.timeout,
+        max_body_size=args.max_body_size,
+        batching=args.batching,
+        on_progress=lambda message: _say(f"  {message}"),
+    )
+    sock = bind_socket(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    base = f"http://{shown_host}:{port}"
+    app = create_app(config)
+    server = make_server(app, drain_timeout=args.shutdown_timeout, log_level=args.log_level)
+    _say(f"modelport serving at {base} (OpenAI base URL: {base}/v1)")
+    _say(f"loading {len(models)} model{'s' if len(models) > 1 else ''}:")
+
+    def ready() -> None:
+        _say(f"ready: {', '.join(models)}   (docs: {base}/docs, stop: Ctrl+C)\n")
+        _say(_examples(base, next(iter(models)), api_key))
+
+    server.on_ready = ready
+    code = run_server(server, sock)
+    registry = app.state.modelport.registry
+    if registry.error is not None:
+        error = registry.error
+        message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+        print(f"error: cannot load the model: {message}", file=sys.stderr)
+        return 1
+    _say("stopped")
+    return code

@@ -1,0 +1,122 @@
+"""``create_app(config)``: the FastAPI app of a model server.
+
+Models load in a worker thread after startup, so the port answers at once: ``/health`` says 503
+until every model is loaded. Middleware, outermost first: request context (request id, access
+log, metrics, safe 500) → CORS → guard (draining 503, API key 401, body size 413) → routes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+from starlette.middleware.cors import CORSMiddleware
+
+from modelport import __version__
+from modelport.serving.config import ServerConfig
+from modelport.serving.errors import install_error_handlers
+from modelport.serving.generation import Runtime
+from modelport.serving.limits import Limiter
+from modelport.serving.metrics import Metrics
+from modelport.serving.middleware import GuardMiddleware, RequestContextMiddleware, ServerState
+from modelport.serving.registry import ModelRegistry
+from modelport.serving.routes import health, invocations, openai
+from modelport.serving.routes.common import AppContext
+from modelport.types import ChatCompletionRequest, CompletionRequest
+
+log = logging.getLogger("modelport.serving")
+
+DESCRIPTION = (
+    "OpenAI-compatible endpoints (`/v1/chat/completions`, `/v1/completions`, `/v1/models`), "
+    "the MLflow-compatible `/invocations`, and probes. Errors use the OpenAI envelope "
+    '`{"error": {"message", "type", "param", "code"}}`.'
+)
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """A ready-to-run ASGI app serving ``config.models``."""
+    registry = ModelRegistry(config.models, batching=config.batching)
+    limiter = Limiter(config.max_concurrency, config.max_queue, config.retry_after)
+    metrics = Metrics(
+        in_flight=lambda: limiter.running,
+        queue_depth=lambda: limiter.waiting,
+        models=registry.loaded_models,
+    )
+    state = ServerState()
+    runtime = Runtime(
+        limiter=limiter,
+        timeout=config.timeout,
+        threads=anyio.CapacityLimiter(config.max_concurrency + 4),
+        metrics=metrics,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def load() -> None:
+            try:
+                await anyio.to_thread.run_sync(
+                    registry.load_all, config.on_progress, abandon_on_cancel=True
+                )
+            except Exception as exc:
+                log.error("loading the models failed: %s", exc, exc_info=exc)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(load)
+            yield
+            tasks.cancel_scope.cancel()
+
+    app = FastAPI(
+        title="modelport",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.modelport = AppContext(registry=registry, runtime=runtime, state=state)
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.include_router(openai.router)
+    app.include_router(invocations.router)
+    app.include_router(health.router)
+
+    app.add_middleware(
+        GuardMiddleware,
+        state=state,
+        api_key=config.api_key,
+        max_body_size=config.max_body_size,
+    )
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+            expose_headers=["X-Request-Id", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the request bodies the routes parse themselves."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    _, definitions = models_json_schema(
+        [(ChatCompletionRequest, "validation"), (CompletionRequest, "validation")],
+        ref_template="#/components/schemas/{model}",
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in definitions.get("$defs", {}).items():
+        components.setdefault(name, definition)
+    app.openapi_schema = schema
+    return schema

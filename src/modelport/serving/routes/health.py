@@ -1,0 +1,45 @@
+"""Probes and information: ``/ping``, ``/health``, ``/version``, ``/metrics``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from modelport import __version__
+from modelport.serving.metrics import CONTENT_TYPE
+from modelport.serving.routes.common import context_of
+
+router = APIRouter(tags=["Service"])
+
+
+@router.get("/ping", summary="Liveness: 200 while the process runs")
+async def ping() -> PlainTextResponse:
+    return PlainTextResponse("pong\n")
+
+
+@router.get(
+    "/health", summary="Readiness: 200 once every model is loaded, 503 before and while draining"
+)
+async def health(request: Request) -> JSONResponse:
+    ctx = context_of(request)
+    registry = ctx.registry
+    if ctx.state.draining:
+        return JSONResponse({"status": "shutting_down"}, status_code=503)
+    if registry.error is not None:
+        return JSONResponse(
+            {"status": "failed", "error": f"{type(registry.error).__name__}: {registry.error}"},
+            status_code=503,
+        )
+    if not registry.ready:
+        return JSONResponse({"status": "loading", "models": registry.names}, status_code=503)
+    return JSONResponse({"status": "ok", "models": registry.names})
+
+
+@router.get("/version", summary="The modelport version")
+async def version() -> JSONResponse:
+    return JSONResponse({"version": __version__})
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)

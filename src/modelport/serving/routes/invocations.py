@@ -1,0 +1,60 @@
+"""``POST /invocations``: a drop-in for clients of ``mlflow models serve``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from modelport.serving.generation import open_predict_stream, predict
+from modelport.serving.payloads import parse_invocation, to_jsonable
+from modelport.serving.routes.common import answer, context_of, read_object, request_id_of
+from modelport.serving.routes.openai import ERRORS
+from modelport.serving.sse import EventStreamResponse
+
+router = APIRouter(tags=["MLflow"])
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": (
+                        "A chat model takes the chat request itself ({messages, max_tokens, …}); "
+                        "a completions model {prompt, …}; any other model exactly one of "
+                        "dataframe_split, dataframe_records, instances, inputs, plus optional "
+                        "params. stream: true streams Server-Sent Events."
+                    ),
+                },
+                "example": {
+                    "messages": [{"role": "user", "content": "What is MLflow?"}],
+                    "max_tokens": 25,
+                },
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/invocations",
+    summary="Predict, as `mlflow models serve` does (one chat.completion for chat models)",
+    openapi_extra=_BODY,
+    responses=ERRORS,
+)
+async def invocations(request: Request) -> Response:
+    ctx = context_of(request)
+    body = await read_object(request)
+    model_name = body.get("model") if isinstance(body.get("model"), str) else None
+    served = ctx.registry.get(model_name)
+    invocation = parse_invocation(body, served.task)
+    if invocation.request is not None:
+        return await answer(request, served, invocation.request)
+    if invocation.stream:
+        stream = await open_predict_stream(
+            served.loaded, invocation.data, invocation.params, ctx.runtime
+        )
+        return EventStreamResponse(stream, request_id_of(request))
+    result = await predict(served.loaded, invocation.data, invocation.params, ctx.runtime)
+    return JSONResponse({"predictions": to_jsonable(result)})

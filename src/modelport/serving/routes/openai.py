@@ -1,0 +1,69 @@
+"""The OpenAI endpoints: ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from modelport.serving.routes.common import answer, check_task, context_of, read_object
+from modelport.types import (
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    CompletionRequest,
+    CompletionResponse,
+    ErrorResponse,
+)
+
+router = APIRouter(tags=["OpenAI"])
+
+
+def request_body(model: type) -> dict[str, Any]:
+    """``openapi_extra`` describing a JSON body by its schema (bodies are parsed by hand)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 429, 500, 503, 504)
+}
+
+
+@router.post(
+    "/v1/chat/completions",
+    summary="Create a chat completion (stream: true answers Server-Sent Events)",
+    openapi_extra=request_body(ChatCompletionRequest),
+    responses={200: {"model": ChatCompletionResponse}, **ERRORS},
+)
+async def chat_completions(request: Request) -> Response:
+    body = await read_object(request)
+    chat = ChatCompletionRequest.parse(body)
+    served = context_of(request).registry.get(chat.model)
+    check_task(served, "llm/v1/chat")
+    return await answer(request, served, chat)
+
+
+@router.post(
+    "/v1/completions",
+    summary="Create a completion, for completions-task models",
+    openapi_extra=request_body(CompletionRequest),
+    responses={200: {"model": CompletionResponse}, **ERRORS},
+)
+async def completions(request: Request) -> Response:
+    body = await read_object(request)
+    completion = CompletionRequest.parse(body)
+    served = context_of(request).registry.get(completion.model)
+    check_task(served, "llm/v1/completions")
+    return await answer(request, served, completion)
+
+
+@router.get("/v1/models", summary="List the served models")
+async def list_models(request: Request) -> JSONResponse:
+    registry = context_of(request).registry
+    return JSONResponse({"object": "list", "data": [m.card() for m in registry.served()]})
+
+
+@router.get("/v1/models/{model_id:path}", summary="Describe one served model")
+async def get_model(request: Request, model_id: str) -> JSONResponse:
+    return JSONResponse(context_of(request).registry.find(model_id).card())

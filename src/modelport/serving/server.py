@@ -1,0 +1,124 @@
+"""Running the app under uvicorn, with a graceful shutdown.
+
+On SIGTERM or SIGINT the server drains: new requests get 503, requests under way run to their
+end (at most ``drain_timeout`` seconds), then uvicorn closes the connections and the process
+exits 0. A second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Generator
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from modelport.errors import InvalidRequestError
+from modelport.serving.routes.common import AppContext
+
+log = logging.getLogger("modelport.serving")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 picks a free one); errors say what to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InvalidRequestError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or --host"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class GracefulServer(uvicorn.Server):
+    """A uvicorn server that drains before it stops, and exits without re-raising the signal."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI, drain_timeout: float) -> None:
+        super().__init__(config)
+        self._context: AppContext = app.state.modelport
+        self.drain_timeout = drain_timeout
+        self._drain_started: float | None = None
+        self.on_ready: Callable[[], None] | None = None
+        self.load_failed = False
+        self._announced = False
+
+    def begin_drain(self) -> None:
+        if self._drain_started is None:
+            self._drain_started = time.monotonic()
+            self._context.state.draining = True
+            log.warning(
+                "shutting down: %d request(s) under way, waiting up to %gs",
+                self._context.state.active,
+                self.drain_timeout,
+            )
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drain_started is not None:  # second signal: stop now
+            self.should_exit = True
+            self.force_exit = True
+            return
+        self.begin_drain()
+
+    async def on_tick(self, counter: int) -> bool:
+        registry = self._context.registry
+        if registry.error is not None and not self.load_failed:
+            self.load_failed = True
+            self.should_exit = True
+        if registry.ready and not self._announced:
+            self._announced = True
+            if self.on_ready is not None:
+                self.on_ready()
+        if self._drain_started is not None and not self.should_exit:
+            waited = time.monotonic() - self._drain_started
+            if self._context.state.active == 0 or waited >= self.drain_timeout:
+                if self._context.state.active:
+                    log.warning(
+                        "drain timeout: cancelling %d request(s)", self._context.state.active
+                    )
+                self.should_exit = True
+        return await super().on_tick(counter)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def make_server(
+    app: FastAPI, *, drain_timeout: float = 30.0, log_level: str = "info"
+) -> GracefulServer:
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,  # modelport.access logs each request with its id
+        timeout_graceful_shutdown=5,
+        log_config=None,
+        lifespan="on",
+    )
+    return GracefulServer(config, app, drain_timeout)
+
+
+def run(server: GracefulServer, sock: socket.socket) -> int:
+    """Serve on ``sock`` until a signal (0) or a model that fails to load (1)."""
+    server.run(sockets=[sock])
+    return 1 if server.load_failed else 0
