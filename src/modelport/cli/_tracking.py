@@ -1,0 +1,74 @@
+"""Helpers shared by the tracking commands (experiments, runs, models)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="tracking store: a folder, sqlite:///file.db or postgresql+psycopg://... "
+        "(default: $MODELPORT_TRACKING_URI, else ./modelport.db)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def client(args: argparse.Namespace) -> Any:
+    from modelport.tracking import TrackingClient
+
+    return TrackingClient(args.tracking_uri)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def when(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(start: int, end: int | None) -> str:
+    if end is None:
+        return "-"
+    seconds = max(0.0, (end - start) / 1000)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def compact(values: dict[str, Any], limit: int = 3) -> str:
+    items = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()]
+    shown = ", ".join(items[:limit])
+    return shown + (f", +{len(items) - limit}" if len(items) > limit else "") if items else "-"
+
+
+_NO_WRAP = {"ID", "Run ID", "Version"}
+
+
+def table(title: str | None, columns: list[str], rows: list[list[str]], empty: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    # Piped output is not squeezed into 80 columns (rich's default without a terminal).
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    if not rows:
+        console.print(empty)
+        return
+    output = Table(title=title, title_justify="left")
+    for column in columns:
+        output.add_column(column, overflow="fold", no_wrap=column in _NO_WRAP)
+    for row in rows:
+        output.add_row(*row)
+    console.print(output)
