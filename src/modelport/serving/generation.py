@@ -133,6 +133,7 @@ class ChunkStream:
         self._first: list[Any] = []
         self._started = time.perf_counter()
         self._closed = False
+        self._stream_id: tuple[str, int] | None = None
 
     async def _next(self) -> Any:
         """The next item within the deadline; StopAsyncIteration at the end."""
@@ -166,6 +167,14 @@ class ChunkStream:
             if not getattr(item, "choices", None):
                 return None
             item = item.model_copy(update={"usage": None})
+        if isinstance(item, WireModel) and hasattr(item, "id"):
+            # one id and one creation time for the whole stream, as OpenAI sends
+            if self._stream_id is None:
+                self._stream_id = (item.id, item.created)  # type: ignore[attr-defined]
+            elif (item.id, item.created) != self._stream_id:  # type: ignore[attr-defined]
+                item = item.model_copy(
+                    update={"id": self._stream_id[0], "created": self._stream_id[1]}
+                )
         return fill_model_name(item, self._model_name)
 
     async def __aiter__(self) -> AsyncIterator[Any]:

@@ -22,7 +22,9 @@ def _location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-", "tagged-union", "list[", "str", "dict[")):
+        elif part in ("str", "int", "float", "bool") or part.startswith(
+            ("function-", "tagged-union", "list[", "dict[", "literal[")
+        ):
             # pydantic's names for union branches, not fields the user wrote
             continue
         else:
