@@ -1,0 +1,237 @@
+"""The chat adapter on the tiny random Llama: exact usage, streaming, n, seeds, limits, errors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+import modelport
+import modelport.transformers
+from modelport.errors import (
+    ContextLengthExceededError,
+    InvalidRequestError,
+    UnsupportedFeatureError,
+)
+from modelport.flavors.transformers.template import render_chat
+from modelport.types import ChatMessage, ChatParams
+
+from .conftest import TINY_CONTEXT
+
+HELLO = [{"role": "user", "content": "Hello, how are you?"}]
+
+
+def _hf_greedy(model: Any, prompt_ids: list[int], max_new_tokens: int) -> list[int]:
+    """What plain ``model.generate`` produces greedily (EOS excluded)."""
+    import torch
+
+    output = model.generate(
+        torch.tensor([prompt_ids]),
+        attention_mask=torch.ones(1, len(prompt_ids), dtype=torch.long),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+    )
+    generated = output[0, len(prompt_ids) :].tolist()
+    eos = model.generation_config.eos_token_id
+    return generated[: generated.index(eos)] if eos in generated else generated
+
+
+def _prompt_ids(tokenizer: Any, messages: list[dict[str, Any]]) -> list[int]:
+    return render_chat(tokenizer, [ChatMessage.parse(m) for m in messages], ChatParams())
+
+
+def _stream(tiny_chat: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
+    chunks = list(tiny_chat.predict_stream(request))
+    for chunk in chunks:
+        ChatCompletionChunk.model_validate(chunk)  # the official SDK's type is the oracle
+    return chunks
+
+
+def test_greedy_matches_model_generate_with_exact_usage(
+    tiny_chat: Any, tiny_llama: tuple[Any, Any]
+) -> None:
+    model, tokenizer = tiny_llama
+    response = tiny_chat.predict({"messages": HELLO, "temperature": 0, "max_tokens": 8})
+    ChatCompletion.model_validate(response)
+    prompt_ids = _prompt_ids(tokenizer, HELLO)
+    expected = _hf_greedy(model, prompt_ids, 8)
+    choice = response["choices"][0]
+    assert choice["message"] == {
+        "role": "assistant",
+        "content": tokenizer.decode(expected, skip_special_tokens=True),
+    }
+    assert choice["finish_reason"] == ("length" if len(expected) == 8 else "stop")
+    assert response["usage"] == {
+        "prompt_tokens": len(prompt_ids),
+        "completion_tokens": len(expected),
+        "total_tokens": len(prompt_ids) + len(expected),
+    }
+    assert response["object"] == "chat.completion"
+    assert response["model"] == "TinyLlama"
+
+
+def test_streaming_concatenates_to_the_non_streamed_text(tiny_chat: Any) -> None:
+    request = {"messages": HELLO, "temperature": 0, "max_tokens": 12}
+    text = tiny_chat.predict(request)["choices"][0]["message"]["content"]
+    chunks = _stream(tiny_chat, {**request, "stream": True})
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert all("role" not in c["choices"][0]["delta"] for c in chunks[1:])
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == text
+    assert chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length")
+    assert all(c["choices"][0].get("finish_reason") is None for c in chunks[:-1])
+    assert len({c["id"] for c in chunks}) == 1
+    assert all("usage" not in c for c in chunks)  # no include_usage: no usage chunk
+
+
+def test_stream_usage_chunk_when_asked(tiny_chat: Any, tiny_llama: tuple[Any, Any]) -> None:
+    request = {"messages": HELLO, "temperature": 0, "max_tokens": 6}
+    usage = tiny_chat.predict(request)["usage"]
+    chunks = _stream(tiny_chat, {**request, "stream_options": {"include_usage": True}})
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"] == usage
+    assert usage["prompt_tokens"] == len(_prompt_ids(tiny_llama[1], HELLO))
+
+
+def test_n_greedy_choices_are_equal_and_counted(tiny_chat: Any) -> None:
+    one = tiny_chat.predict({"messages": HELLO, "temperature": 0, "max_tokens": 5})
+    three = tiny_chat.predict({"messages": HELLO, "temperature": 0, "max_tokens": 5, "n": 3})
+    assert [c["index"] for c in three["choices"]] == [0, 1, 2]
+    assert {c["message"]["content"] for c in three["choices"]} == {
+        one["choices"][0]["message"]["content"]
+    }
+    assert three["usage"]["completion_tokens"] == 3 * one["usage"]["completion_tokens"]
+    assert three["usage"]["prompt_tokens"] == one["usage"]["prompt_tokens"]
+
+
+def test_n_streams_give_each_choice_its_role_and_finish(tiny_chat: Any) -> None:
+    chunks = _stream(tiny_chat, {"messages": HELLO, "temperature": 0, "max_tokens": 4, "n": 2})
+    by_index: dict[int, list[dict[str, Any]]] = {0: [], 1: []}
+    for chunk in chunks:
+        by_index[chunk["choices"][0]["index"]].append(chunk["choices"][0])
+    for choices in by_index.values():
+        assert choices[0]["delta"]["role"] == "assistant"
+        assert [c["finish_reason"] for c in choices if c.get("finish_reason")] in (
+            ["length"],
+            ["stop"],
+        )
+
+
+def test_same_seed_same_sample_other_seed_differs(tiny_chat: Any) -> None:
+    request = {"messages": HELLO, "temperature": 1.0, "max_tokens": 10}
+
+    def sample(seed: int) -> str:
+        response = tiny_chat.predict({**request, "seed": seed})
+        return str(response["choices"][0]["message"]["content"])
+
+    first = sample(7)
+    assert sample(7) == first
+    assert any(sample(seed) != first for seed in (8, 9, 10))
+
+
+def test_max_tokens_and_max_completion_tokens_set_the_limit(tiny_chat: Any) -> None:
+    for field in ("max_tokens", "max_completion_tokens"):
+        response = tiny_chat.predict({"messages": HELLO, "temperature": 0, field: 3})
+        usage, choice = response["usage"], response["choices"][0]
+        assert usage["completion_tokens"] <= 3
+        assert choice["finish_reason"] == ("length" if usage["completion_tokens"] == 3 else "stop")
+
+
+def test_the_limit_is_cut_to_the_context(tiny_chat: Any, tiny_llama: tuple[Any, Any]) -> None:
+    messages = [{"role": "user", "content": "word " * 60}]
+    prompt_tokens = len(_prompt_ids(tiny_llama[1], messages))
+    assert prompt_tokens < TINY_CONTEXT
+    response = tiny_chat.predict({"messages": messages, "temperature": 0, "max_tokens": 1000})
+    assert response["usage"]["prompt_tokens"] == prompt_tokens
+    assert response["usage"]["completion_tokens"] <= TINY_CONTEXT - prompt_tokens
+
+
+def test_a_prompt_that_fills_the_context_is_a_clear_400(tiny_chat: Any) -> None:
+    messages = [{"role": "user", "content": "word " * 200}]
+    with pytest.raises(
+        ContextLengthExceededError, match=f"maximum context length is {TINY_CONTEXT}"
+    ) as info:
+        tiny_chat.predict({"messages": messages})
+    assert info.value.status_code == 400
+    assert info.value.code == "context_length_exceeded"
+
+
+def test_default_limit_comes_from_the_package_model_config(
+    tmp_path: Path, tiny_llama_folder: Path
+) -> None:
+    modelport.transformers.save_model(
+        tmp_path / "pkg",
+        transformers_model=tiny_llama_folder,
+        save_pretrained=False,
+        model_config={"max_new_tokens": 2},
+        progress=False,
+    )
+    loaded = modelport.load_model(tmp_path / "pkg")
+    try:
+        response = loaded.predict({"messages": HELLO, "temperature": 0})
+        assert response["usage"]["completion_tokens"] <= 2
+        more = loaded.predict({"messages": HELLO, "temperature": 0, "max_tokens": 6})
+        assert more["usage"]["completion_tokens"] > response["usage"]["completion_tokens"]
+    finally:
+        loaded.unwrap_python_model().close()
+
+
+def test_closing_a_stream_cancels_the_generation(tiny_chat: Any) -> None:
+    engine = tiny_chat.unwrap_python_model().generator.engine
+    stream = tiny_chat.predict_stream({"messages": HELLO, "temperature": 0, "max_tokens": 100})
+    next(stream)
+    next(stream)
+    stream.close()
+    deadline = time.monotonic() + 5
+    while engine.stats()["running"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stats = engine.stats()
+    assert stats["running"] == 0
+    assert stats["waiting"] == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "error", "message"),
+    [
+        ({"logprobs": True}, UnsupportedFeatureError, "logprobs"),
+        ({"response_format": {"type": "json_object"}}, UnsupportedFeatureError, "response_format"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f"}}]},
+            UnsupportedFeatureError,
+            "does not take tools",
+        ),
+        ({"temperature": 3}, InvalidRequestError, "temperature"),
+        ({"n": 0}, InvalidRequestError, "n"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, InvalidRequestError, "at most 4 stop"),
+    ],
+)
+def test_bad_requests_are_refused(
+    tiny_chat: Any, extra: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        tiny_chat.predict({"messages": HELLO, **extra})
+    with pytest.raises(error, match=message):
+        list(tiny_chat.predict_stream({"messages": HELLO, **extra}))
+
+
+def test_metadata_signature_is_the_chat_signature(tiny_chat: Any) -> None:
+    shown = repr(tiny_chat.metadata.signature)
+    assert "messages" in shown
+    assert tiny_chat.metadata.task == "llm/v1/chat"
+    assert tiny_chat.metadata.flavor == "transformers"
+
+
+def test_load_chat_model_overrides_the_engine_config(tiny_chat_package: Path) -> None:
+    from modelport.engine import EngineConfig
+
+    loaded = modelport.transformers.load_chat_model(
+        tiny_chat_package, engine_config=EngineConfig(batching=False)
+    )
+    try:
+        assert loaded.unwrap_python_model().generator.engine.config.batching is False
+        response = loaded.predict({"messages": HELLO, "temperature": 0, "max_tokens": 2})
+        assert response["choices"][0]["message"]["role"] == "assistant"
+    finally:
+        loaded.unwrap_python_model().close()
