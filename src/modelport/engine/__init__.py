@@ -60,3 +60,16 @@ class EngineConfig:
     max_batch_size: int = 32
     max_tokens_per_step: int = 2048
     kv_cache_bytes: int | None = None
+
+
+from modelport.engine.engine import GenerationEngine  # noqa: E402  (needs the types above)
+from modelport.engine.handle import GenerationHandle  # noqa: E402
+
+__all__ = [
+    "EngineConfig",
+    "FinishReason",
+    "GenerationEngine",
+    "GenerationHandle",
+    "SamplingParams",
+    "StreamEvent",
+]

@@ -1,0 +1,445 @@
+"""The generation engine: one thread that owns the model and runs it step by step.
+
+Each step the loop (1) drops cancelled requests, (2) admits waiting requests in FIFO order while
+the batch size, the prefill token budget and the KV-cache budget allow, prefilling them together
+in one left-padded forward pass, and (3) runs one decode step for every running sequence at once.
+Sequences leave the batch the step they finish. With ``batching=False`` a request is admitted
+only when nothing is running: one request at a time, the baseline.
+
+All model calls happen on the engine's own long-lived thread: on a small CPU, several Python
+threads driving the same OpenMP pools can fall into a slow, futex-bound state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from modelport.engine import EngineConfig, FinishReason, SamplingParams, StreamEvent
+from modelport.engine.cache import BatchCache, kv_bytes_per_token, new_cache
+from modelport.engine.detok import IncrementalDetokenizer
+from modelport.engine.handle import END, GenerationHandle
+from modelport.engine.sampling import RowSampling, sample, validate
+from modelport.engine.stop import StopMatcher
+from modelport.errors import (
+    ContextLengthExceededError,
+    InvalidRequestError,
+    ModelExecutionError,
+    ServiceUnavailableError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def default_kv_cache_bytes() -> int:
+    """The KV budget when none is configured: a quarter of the machine's physical memory."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4)
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+@dataclass
+class _Request:
+    handle: GenerationHandle
+    prompt_ids: list[int]
+    params: SamplingParams
+    max_new_tokens: int  # the request's limit, clipped to what the context leaves
+
+
+@dataclass
+class _Sequence:
+    request: _Request
+    index: int
+    detok: IncrementalDetokenizer
+    stop: StopMatcher
+    sampling: RowSampling
+    last_token: int = -1
+    unreported: list[int] = field(default_factory=list)
+
+
+class GenerationEngine:
+    """Batched generation over a transformers causal LM; see :mod:`modelport.engine`."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        config: EngineConfig | None = None,
+        *,
+        eos_token_ids: Sequence[int] | None = None,
+        name: str = "modelport-engine",
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config or EngineConfig()
+        if self.config.max_batch_size < 1 or self.config.max_tokens_per_step < 1:
+            raise InvalidRequestError(
+                "EngineConfig.max_batch_size and max_tokens_per_step must be ≥ 1, got "
+                f"{self.config.max_batch_size} and {self.config.max_tokens_per_step}"
+            )
+        model_config = (
+            model.config.get_text_config()
+            if hasattr(model.config, "get_text_config")
+            else model.config
+        )
+        self.context_length: int = int(
+            getattr(model_config, "max_position_embeddings", 0) or 1 << 30
+        )
+        self.vocab_size: int = int(model_config.vocab_size)
+        self.eos_token_ids = frozenset(
+            eos_token_ids if eos_token_ids is not None else _eos_ids(model, tokenizer)
+        )
+        self._bytes_per_token = kv_bytes_per_token(model.config, next(model.parameters()).dtype)
+        self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
+        self._max_cache_tokens = self.kv_cache_bytes // self._bytes_per_token
+        self._pad_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
+
+        self._cond = threading.Condition()
+        self._waiting: deque[_Request] = deque()
+        self._stopping = False
+        # Touched only by the engine thread:
+        self._rows: list[_Sequence] = []
+        self._batch: BatchCache | None = None
+        self._running_requests = 0
+        self._steps = 0
+        self._tokens_generated = 0
+        self._prefill_tokens = 0
+        self._peak_cache_tokens = 0
+
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def submit(self, prompt_ids: Sequence[int], params: SamplingParams) -> GenerationHandle:
+        """Queue a request; its events arrive on the returned handle."""
+        validate(params, max_batch_size=self.config.max_batch_size)
+        prompt = [int(t) for t in prompt_ids]
+        if not prompt:
+            raise InvalidRequestError(
+                "the prompt is empty: at least one token is needed", param="messages"
+            )
+        if min(prompt) < 0 or max(prompt) >= self.vocab_size:
+            raise InvalidRequestError(
+                f"prompt token ids must be in [0, {self.vocab_size}), got one out of range",
+                param="prompt",
+            )
+        if len(prompt) >= self.context_length:
+            raise ContextLengthExceededError(
+                f"the prompt has {len(prompt)} tokens but this model's context is "
+                f"{self.context_length} tokens (the prompt must leave room for at least one token)",
+                param="messages",
+            )
+        max_new = min(params.max_new_tokens, self.context_length - len(prompt))
+        alone = _peak_cache_tokens([(len(prompt), max_new)] * params.n)
+        if alone > self._max_cache_tokens:
+            raise ContextLengthExceededError(
+                f"the prompt ({len(prompt)} tokens) plus max_tokens ({max_new}) for n={params.n} "
+                f"needs {alone} tokens of KV cache, over this engine's budget of "
+                f"{self._max_cache_tokens} tokens ({self.kv_cache_bytes} bytes); send a shorter "
+                "prompt, a smaller max_tokens or a smaller n",
+                param="max_tokens",
+            )
+        holder: list[_Request] = []
+        handle = GenerationHandle(len(prompt), params.n, on_cancel=lambda: self._cancel(holder[0]))
+        request = _Request(handle, prompt, params, max_new)
+        holder.append(request)
+        with self._cond:
+            if self._stopping:
+                raise ServiceUnavailableError("the generation engine is shut down")
+            self._waiting.append(request)
+            self._cond.notify_all()
+        return handle
+
+    def stats(self) -> dict[str, int]:
+        """Counters: tokens generated, requests running and waiting, decode steps, cache use."""
+        with self._cond:
+            waiting = len(self._waiting)
+        batch = self._batch
+        return {
+            "tokens_generated": self._tokens_generated,
+            "running": self._running_requests,
+            "waiting": waiting,
+            "steps": self._steps,
+            "running_sequences": len(self._rows),
+            "prefill_tokens": self._prefill_tokens,
+            "kv_cache_bytes": (batch.tokens_held() if batch else 0) * self._bytes_per_token,
+            "kv_cache_peak_bytes": self._peak_cache_tokens * self._bytes_per_token,
+            "kv_cache_budget_bytes": self.kv_cache_bytes,
+        }
+
+    def shutdown(self, timeout: float | None = 30.0) -> None:
+        """Stop the loop; requests still queued or running end with ServiceUnavailableError."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def __enter__(self) -> GenerationEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _cancel(self, request: _Request) -> None:
+        with self._cond:
+            if request in self._waiting:
+                self._waiting.remove(request)
+                request.handle.push(END)
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        try:
+            with torch.inference_mode():
+                while True:
+                    with self._cond:
+                        while not self._stopping and not self._waiting and not self._rows:
+                            self._cond.wait()
+                        if self._stopping:
+                            break
+                    self._drop_cancelled()
+                    with self._cond:
+                        admitted = self._admit()
+                    try:
+                        if admitted:
+                            self._prefill(admitted)
+                        if self._rows:
+                            self._decode_step()
+                    except Exception as exc:
+                        logger.exception("generation step failed")
+                        self._fail_running(admitted, exc)
+        finally:
+            self._shut_down_requests()
+
+    def _admit(self) -> list[_Request]:
+        """Pop waiting requests (FIFO) that fit this step's budgets. Called with the lock held."""
+        if not self._waiting:
+            return []
+        if not self.config.batching and self._rows:
+            return []
+        admitted: list[_Request] = []
+        rows = len(self._rows)
+        longest = 0
+        cache_rows = self._cache_entries()
+        while self._waiting:
+            request = self._waiting[0]
+            n = request.params.n
+            if rows + n > self.config.max_batch_size:
+                break
+            longest_with = max(longest, len(request.prompt_ids))
+            if admitted and (len(admitted) + 1) * longest_with > self.config.max_tokens_per_step:
+                break
+            candidate = cache_rows + [(len(request.prompt_ids), request.max_new_tokens)] * n
+            if (rows or admitted) and _peak_cache_tokens(candidate) > self._max_cache_tokens:
+                break
+            self._waiting.popleft()
+            admitted.append(request)
+            rows += n
+            longest = longest_with
+            cache_rows = candidate
+            if not self.config.batching:
+                break
+        return admitted
+
+    def _cache_entries(self) -> list[tuple[int, int]]:
+        """(tokens cached now, tokens still to add at most) for each running row."""
+        batch = self._batch
+        if batch is None:
+            return []
+        return [
+            (length, seq.request.max_new_tokens - len(seq.sampling.generated))
+            for seq, length in zip(self._rows, batch.lengths, strict=True)
+        ]
+
+    def _drop_cancelled(self) -> None:
+        keep = [i for i, seq in enumerate(self._rows) if not seq.request.handle.cancelled]
+        if len(keep) == len(self._rows):
+            return
+        gone = {id(seq.request): seq.request for seq in self._rows if seq.request.handle.cancelled}
+        for request in gone.values():
+            self._running_requests -= 1
+            request.handle.push(END)
+        self._keep_rows(keep)
+
+    def _keep_rows(self, keep: list[int]) -> None:
+        self._rows = [self._rows[i] for i in keep]
+        if not self._rows:
+            self._batch = None
+        elif self._batch is not None:
+            self._batch.select(keep)
+
+    def _prefill(self, requests: list[_Request]) -> None:
+        longest = max(len(r.prompt_ids) for r in requests)
+        input_ids = torch.full((len(requests), longest), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(requests), longest), dtype=torch.long)
+        for i, request in enumerate(requests):
+            input_ids[i, longest - len(request.prompt_ids) :] = torch.tensor(request.prompt_ids)
+            mask[i, longest - len(request.prompt_ids) :] = 1
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        cache = new_cache(self.model.config)
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        self._prefill_tokens += int(mask.sum())
+        logits = out.logits[:, -1, :].float()
+        joined = BatchCache(cache, mask)
+        repeats = [r.params.n for r in requests]
+        joined.repeat_rows(repeats)
+        logits = logits.repeat_interleave(torch.tensor(repeats), dim=0)
+        sequences = [self._new_sequence(r, i) for r in requests for i in range(r.params.n)]
+        self._running_requests += len(requests)
+        keep = self._accept(sequences, logits)
+        if not keep:
+            return
+        if len(keep) != len(sequences):
+            joined.select(keep)
+        sequences = [sequences[i] for i in keep]
+        if self._batch is None:
+            self._batch = joined
+        else:
+            self._batch.extend(joined)
+        self._rows.extend(sequences)
+        self._peak_cache_tokens = max(self._peak_cache_tokens, self._batch.tokens_held())
+
+    def _decode_step(self) -> None:
+        batch = self._batch
+        assert batch is not None
+        input_ids = torch.tensor([[seq.last_token] for seq in self._rows], dtype=torch.long)
+        positions = torch.tensor(batch.lengths, dtype=torch.long).unsqueeze(1)
+        batch.append_column()
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=batch.attention_mask,
+            position_ids=positions,
+            past_key_values=batch.cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        self._steps += 1
+        self._peak_cache_tokens = max(self._peak_cache_tokens, batch.tokens_held())
+        keep = self._accept(self._rows, out.logits[:, -1, :].float())
+        if len(keep) != len(self._rows):
+            self._keep_rows(keep)
+
+    def _new_sequence(self, request: _Request, index: int) -> _Sequence:
+        params = request.params
+        generator = None
+        if params.seed is not None and params.temperature != 0.0:
+            generator = torch.Generator().manual_seed(params.seed + index)
+        return _Sequence(
+            request=request,
+            index=index,
+            detok=IncrementalDetokenizer(self.tokenizer),
+            stop=StopMatcher(params.stop),
+            sampling=RowSampling(params, request.handle.completion_tokens[index], generator),
+        )
+
+    def _accept(self, sequences: list[_Sequence], logits: torch.Tensor) -> list[int]:
+        """Sample one token per sequence, stream the text; return the indices still running."""
+        tokens = sample(logits, [seq.sampling for seq in sequences])
+        keep: list[int] = []
+        for i, (seq, token) in enumerate(zip(sequences, tokens, strict=True)):
+            if self._advance(seq, token) is None:
+                keep.append(i)
+        return keep
+
+    def _advance(self, seq: _Sequence, token: int) -> FinishReason | None:
+        reason: FinishReason | None = None
+        if token in self.eos_token_ids:
+            text = seq.stop.feed(seq.detok.flush())
+            reason = "stop"
+        else:
+            seq.sampling.generated.append(token)
+            seq.unreported.append(token)
+            seq.last_token = token
+            self._tokens_generated += 1
+            text = seq.stop.feed(seq.detok.add(token))
+            if seq.stop.stopped:
+                reason = "stop"
+            elif len(seq.sampling.generated) >= seq.request.max_new_tokens:
+                text += seq.stop.feed(seq.detok.flush())
+                reason = "stop" if seq.stop.stopped else "length"
+        if reason is not None:
+            text += seq.stop.flush()
+        if reason is None and not text:
+            return None
+        handle = seq.request.handle
+        handle.push(StreamEvent(seq.index, text, seq.unreported, reason))
+        seq.unreported = []
+        if reason is not None:
+            handle.finish_reasons[seq.index] = reason
+            if handle.finished:
+                self._running_requests -= 1
+                handle.push(END)
+        return reason
+
+    def _fail_running(self, admitted: list[_Request], exc: Exception) -> None:
+        error = ModelExecutionError("the model failed while generating; see the server log")
+        error.__cause__ = exc
+        requests = {id(seq.request): seq.request for seq in self._rows}
+        requests.update({id(r): r for r in admitted})
+        for request in requests.values():
+            if not request.handle.finished:
+                request.handle.push(error)
+        self._rows = []
+        self._batch = None
+        self._running_requests = 0
+
+    def _shut_down_requests(self) -> None:
+        error = ServiceUnavailableError(
+            "the generation engine shut down before this request finished"
+        )
+        with self._cond:
+            self._stopping = True
+            waiting = list(self._waiting)
+            self._waiting.clear()
+        pending = {id(seq.request): seq.request for seq in self._rows}
+        pending.update({id(r): r for r in waiting})
+        for request in pending.values():
+            request.handle.push(error)
+        self._rows = []
+        self._batch = None
+        self._running_requests = 0
+
+
+def _peak_cache_tokens(entries: list[tuple[int, int]]) -> int:
+    """Most token slots a batch of rows will hold, given (cached now, still to add) per row.
+
+    Rows grow one column per step together and leave when they finish; the cache holds
+    ``alive rows * longest alive row``, which peaks just before some row leaves.
+    """
+    peak = 0
+    for _, steps in entries:
+        alive = [(length, more) for length, more in entries if more >= steps]
+        peak = max(peak, len(alive) * max(length + steps for length, _ in alive))
+    return peak
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    ids: set[int] = set()
+    generation_config = getattr(model, "generation_config", None)
+    for source in (
+        getattr(generation_config, "eos_token_id", None),
+        getattr(tokenizer, "eos_token_id", None),
+    ):
+        if isinstance(source, int):
+            ids.add(source)
+        elif isinstance(source, (list, tuple)):
+            ids.update(int(i) for i in source)
+    return sorted(ids)

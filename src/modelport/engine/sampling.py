@@ -1,0 +1,115 @@
+"""Choosing the next token of every row of a batch, each row with its own settings.
+
+Rows are grouped by what they need so that a batch of greedy rows costs one ``argmax``:
+penalties (OpenAI presence/frequency, over the tokens generated so far), then greedy rows, then
+sampled rows (temperature, top-k, top-p), each sampled row drawing from its own seeded
+``torch.Generator`` when the request gave a seed, so that a seed gives the same text whatever
+else shares the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from modelport.engine import SamplingParams
+from modelport.errors import InvalidRequestError
+
+
+def validate(params: SamplingParams, *, max_batch_size: int) -> None:
+    """Refuse settings outside the OpenAI ranges, naming the parameter and what is accepted."""
+
+    def bad(param: str, message: str) -> InvalidRequestError:
+        return InvalidRequestError(message, param=param)
+
+    if (
+        isinstance(params.max_new_tokens, bool)
+        or not isinstance(params.max_new_tokens, int)
+        or params.max_new_tokens < 1
+    ):
+        raise bad("max_tokens", f"max_tokens must be an integer ≥ 1, got {params.max_new_tokens!r}")
+    if not _is_number(params.temperature) or not 0.0 <= params.temperature <= 2.0:
+        raise bad("temperature", f"temperature must be between 0 and 2, got {params.temperature!r}")
+    if params.top_p is not None and (not _is_number(params.top_p) or not 0.0 < params.top_p <= 1.0):
+        raise bad("top_p", f"top_p must be in (0, 1], got {params.top_p!r}")
+    if params.top_k is not None and (
+        isinstance(params.top_k, bool) or not isinstance(params.top_k, int) or params.top_k < 0
+    ):
+        raise bad("top_k", f"top_k must be an integer ≥ 0 (0 = no limit), got {params.top_k!r}")
+    if params.seed is not None and (
+        isinstance(params.seed, bool) or not isinstance(params.seed, int)
+    ):
+        raise bad("seed", f"seed must be an integer, got {params.seed!r}")
+    for name in ("presence_penalty", "frequency_penalty"):
+        value = getattr(params, name)
+        if not _is_number(value) or not -2.0 <= value <= 2.0:
+            raise bad(name, f"{name} must be between -2 and 2, got {value!r}")
+    if isinstance(params.n, bool) or not isinstance(params.n, int) or params.n < 1:
+        raise bad("n", f"n must be an integer ≥ 1, got {params.n!r}")
+    if params.n > max_batch_size:
+        raise bad(
+            "n", f"n must be at most {max_batch_size} (the engine's batch size), got {params.n}"
+        )
+    if not isinstance(params.stop, tuple) or not all(isinstance(s, str) and s for s in params.stop):
+        raise bad("stop", f"stop must be a tuple of non-empty strings, got {params.stop!r}")
+
+
+def _is_number(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+@dataclass
+class RowSampling:
+    """What the sampler needs to know about one row (one sequence) of the batch."""
+
+    params: SamplingParams
+    generated: list[int]
+    generator: torch.Generator | None
+
+
+def sample(logits: torch.Tensor, rows: list[RowSampling]) -> list[int]:
+    """Pick one token per row of ``logits`` (shape ``[rows, vocab]``, float32)."""
+    chosen: list[int] = [0] * len(rows)
+    for i, row in enumerate(rows):
+        p = row.params
+        if (p.presence_penalty or p.frequency_penalty) and row.generated:
+            counts = torch.bincount(
+                torch.tensor(row.generated, dtype=torch.long), minlength=logits.shape[-1]
+            ).to(logits.dtype)[: logits.shape[-1]]
+            logits[i] -= p.frequency_penalty * counts + p.presence_penalty * (counts > 0).to(
+                logits.dtype
+            )
+
+    greedy = [i for i, row in enumerate(rows) if row.params.temperature == 0.0]
+    if greedy:
+        picked = logits[greedy].argmax(dim=-1).tolist()
+        for i, token in zip(greedy, picked, strict=True):
+            chosen[i] = int(token)
+    for i, row in enumerate(rows):
+        if row.params.temperature != 0.0:
+            chosen[i] = _sample_row(logits[i], row)
+    return chosen
+
+
+def _sample_row(logits: torch.Tensor, row: RowSampling) -> int:
+    p = row.params
+    scores = logits / p.temperature
+    if p.top_k:
+        k = min(p.top_k, scores.shape[-1])
+        kth = torch.topk(scores, k).values[-1]
+        scores = scores.masked_fill(scores < kth, -math.inf)
+    if p.top_p is not None and p.top_p < 1.0:
+        sorted_scores, order = torch.sort(scores, descending=True)
+        cumulative = torch.softmax(sorted_scores, dim=-1).cumsum(dim=-1)
+        # Keep the smallest set whose mass reaches top_p: drop a token once the mass before it does.
+        drop_sorted = (cumulative - torch.softmax(sorted_scores, dim=-1)) >= p.top_p
+        drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
+        scores = scores.masked_fill(drop, -math.inf)
+    probs = torch.softmax(scores, dim=-1)
+    return int(torch.multinomial(probs, 1, generator=row.generator).item())
