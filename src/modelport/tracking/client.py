@@ -43,6 +43,14 @@ def _store_for(location: StoreLocation) -> SqlStore:
         return store
 
 
+def dispose_stores() -> None:
+    """Close every database connection this process holds (the next use reconnects)."""
+    with _stores_lock:
+        for store in _stores.values():
+            store.engine.dispose()
+        _stores.clear()
+
+
 def _save_function(flavor: str) -> Callable[..., Any]:
     if flavor == "python":
         from modelport.flavors.python import save_model

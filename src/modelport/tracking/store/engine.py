@@ -22,7 +22,6 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from modelport.errors import InvalidRequestError, ModelportError
 
@@ -64,8 +63,13 @@ def create_store_engine(db_uri: str) -> Engine:
         database = url.database or ""
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        # One connection per checkout: SQLite connections are cheap and this keeps threads apart.
-        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_S})
+        # Pooled connections, each used by one thread at a time (checked out per transaction).
+        engine = create_engine(
+            url,
+            pool_size=2,
+            max_overflow=8,
+            connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
