@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from modelport.package.load import LoadedModel
@@ -51,6 +52,10 @@ class Runtime:
         """One step of a sync stream (or its close): always runs to its end, even if cancelled."""
         with anyio.CancelScope(shield=True):
             result = await anyio.to_thread.run_sync(partial(fn, *args), limiter=self.threads)
+        # A real suspension point outside the shield: a pending cancellation (client gone, time
+        # limit) lands here. Writing to a closed connection does not suspend, so without this
+        # a stream would never notice that it was cancelled.
+        await anyio.lowlevel.checkpoint()
         return result
 
 

@@ -1,0 +1,122 @@
+"""Time limits and cancellation: a request past --timeout gets 504 and its generation stops; a
+client that leaves mid-stream stops its generation."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from modelport import load_model
+from modelport.serving.generation import Runtime, open_stream, respond
+from modelport.serving.limits import Limiter
+from modelport.serving.registry import ServedModel
+from modelport.types import ChatCompletionRequest
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def _wait_until_stable(path: Path, settle: float = 0.4, limit: float = 5.0) -> int:
+    """The line count once it stopped changing for ``settle`` seconds (bounded wait)."""
+    deadline = time.monotonic() + limit
+    count = _lines(path)
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        now = _lines(path)
+        if now == count:
+            return count
+        count = now
+    raise AssertionError(f"{path.name} kept growing for {limit}s")
+
+
+def _slow_words(log: Path, words: int = 100, delay: float = 0.05) -> dict:
+    return {
+        "model": "echo",
+        "messages": [{"role": "user", "content": "tick"}],
+        "custom_inputs": {"delay": delay, "repeat": words, "log": str(log)},
+    }
+
+
+def test_client_leaving_mid_stream_stops_generation(
+    serve, packages: dict[str, str], tmp_path: Path
+) -> None:
+    server = serve({"echo": packages["echo"]})
+    log = tmp_path / "words.log"
+    body = {**_slow_words(log), "stream": True}
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("POST", f"{server.v1}/chat/completions", json=body) as reply,
+    ):
+        received = 0
+        for line in reply.iter_lines():
+            if line.startswith("data: "):
+                received += 1
+            if received == 3:
+                break
+    produced = _wait_until_stable(log)
+    assert 3 <= produced < 20  # of 100 words: it stopped within a step or two of leaving
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert "modelport_requests_in_flight 0.0" in metrics
+
+
+def test_non_streamed_timeout_is_504(serve, packages: dict[str, str], tmp_path: Path) -> None:
+    server = serve({"echo": packages["echo"]}, timeout=0.3)
+    client = openai.OpenAI(base_url=server.v1, api_key="x", max_retries=0)
+    started = time.monotonic()
+    with pytest.raises(openai.APIStatusError) as caught:
+        body = _slow_words(tmp_path / "a.log", words=40)
+        client.chat.completions.create(
+            model="echo",
+            messages=body["messages"],
+            extra_body={"custom_inputs": body["custom_inputs"]},
+        )
+    assert caught.value.status_code == 504
+    assert time.monotonic() - started < 1.5
+    assert caught.value.body["type"] == "timeout"  # type: ignore[index]
+    client.close()
+
+
+def test_stream_past_its_timeout_ends_with_a_timeout_event_and_stops(
+    serve, packages: dict[str, str], tmp_path: Path
+) -> None:
+    server = serve({"echo": packages["echo"]}, timeout=0.4)
+    log = tmp_path / "words.log"
+    body = {**_slow_words(log, words=100), "stream": True}
+    reply = httpx.post(f"{server.v1}/chat/completions", json=body, timeout=30)
+    assert reply.status_code == 200  # the stream had started
+    events = [json.loads(x[6:]) for x in reply.text.splitlines() if x.startswith("data: {")]
+    assert events[-1]["error"]["type"] == "timeout"
+    assert "data: [DONE]" not in reply.text
+    assert _wait_until_stable(log) < 20
+
+
+def test_stream_timing_out_before_its_first_chunk_is_504(
+    serve, packages: dict[str, str], tmp_path: Path
+) -> None:
+    server = serve({"echo": packages["echo"]}, timeout=0.2)
+    body = {**_slow_words(tmp_path / "a.log", words=3, delay=0.5), "stream": True}
+    reply = httpx.post(f"{server.v1}/chat/completions", json=body, timeout=30)
+    assert reply.status_code == 504
+    assert reply.json()["error"]["code"] == "timeout"
+
+
+@pytest.mark.anyio
+async def test_service_runs_without_a_web_layer(packages: dict[str, str]) -> None:
+    loaded = load_model(packages["echo"])
+    served = ServedModel("echo", packages["echo"], loaded, 0)
+    runtime = Runtime(limiter=Limiter(1, 0))
+    request = ChatCompletionRequest.parse({"messages": [{"role": "user", "content": "a b"}]})
+    response = await respond(served, request, runtime)
+    assert response.model == "echo"  # type: ignore[attr-defined]
+    stream = await open_stream(served, request.model_copy(update={"stream": True}), runtime)
+    chunks = [chunk async for chunk in stream]
+    await stream.aclose()
+    assert len({c.id for c in chunks}) == 1  # one id for the whole stream
+    assert all(c.usage is None for c in chunks)  # usage not asked for: not passed on
+    assert runtime.limiter.running == 0
