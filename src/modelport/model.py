@@ -53,15 +53,13 @@ class PythonModel:
     def load_context(self, context: Context) -> None:
         """Load what ``predict`` needs (weights, clients…) from ``context.artifacts``."""
 
-    def predict(
-        self, context: Context, model_input: Any, params: dict[str, Any] | None = None
-    ) -> Any:
+    # ``params`` has no default here so that subclasses may type it as they like (``ChatParams``,
+    # ``dict | None = None``…) and still pass mypy's override check.
+    def predict(self, context: Context, model_input: Any, params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement predict()")
 
     @_not_implemented
-    def predict_stream(
-        self, context: Context, model_input: Any, params: dict[str, Any] | None = None
-    ) -> Any:
+    def predict_stream(self, context: Context, model_input: Any, params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not implement predict_stream()")
 
 
@@ -71,11 +69,11 @@ class ChatModel(PythonModel):
     Its signature and task (``llm/v1/chat``) are set automatically when it is saved.
     """
 
-    def predict(self, context: Context, messages: Any, params: Any = None) -> Any:
+    def predict(self, context: Context, messages: Any, params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement predict()")
 
     @_not_implemented
-    def predict_stream(self, context: Context, messages: Any, params: Any = None) -> Any:
+    def predict_stream(self, context: Context, messages: Any, params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not implement predict_stream()")
 
 
@@ -85,11 +83,11 @@ class CompletionModel(PythonModel):
     Task ``llm/v1/completions``; the transformers flavor builds these.
     """
 
-    def predict(self, context: Context, prompts: Any, params: Any = None) -> Any:
+    def predict(self, context: Context, prompts: Any, params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement predict()")
 
     @_not_implemented
-    def predict_stream(self, context: Context, prompts: Any, params: Any = None) -> Any:
+    def predict_stream(self, context: Context, prompts: Any, params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not implement predict_stream()")
 
 

@@ -187,7 +187,7 @@ def test_a_chat_model_returning_a_plain_dict_fails_to_save(tmp_path: Path) -> No
         modelport.save_model(tmp_path / "bad", python_model=PlainDict())
 
     assert caught.value.message.startswith(
-        "PlainDict.predict() must return a ChatCompletionResponse, got dict: {'choices'"
+        "PlainDict.predict() must return a ChatCompletionResponse, got dict {'choices'"
     )
     assert list(tmp_path.iterdir()) == []
 

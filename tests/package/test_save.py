@@ -422,3 +422,25 @@ def test_an_unpicklable_model_is_refused_suggesting_code(tmp_path: Path) -> None
     with pytest.raises(PackageError, match=r"cannot be pickled.*save it as code"):
         modelport.save_model(tmp_path / "pkg", python_model=HoldsALock())
     assert leftovers(tmp_path) == []
+
+
+def test_save_time_predict_sees_the_input_as_it_will_after_loading(tmp_path: Path) -> None:
+    seen: list[Any] = []
+
+    class Recorder(PythonModel):
+        def predict(self, context: Context, model_input: Any, params: Any = None) -> Any:
+            seen.append((model_input, params))
+            return {"n": len(model_input["messages"][0])}
+
+    request = {"messages": [{"role": "user", "content": "hi"}]}
+    manifest = modelport.save_model(
+        tmp_path / "pkg", python_model=Recorder(), input_example=(request, {"max_tokens": 5})
+    )
+
+    assert seen == [({"messages": [request["messages"]]}, {"max_tokens": 5})]
+    assert manifest.signature is not None
+    assert manifest.signature.outputs == {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+    }

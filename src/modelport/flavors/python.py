@@ -75,12 +75,14 @@ def _check_python_model(python_model: Any) -> None:
         )
 
 
-def _run_model(model: Any, context: Context, task: str | None, example: Any) -> Any:
+def _run_model(
+    model: Any, context: Context, task: str | None, example: Any, signature: Signature | None = None
+) -> Any:
     """Run ``predict`` on the example at save time; return the output (for output inference)."""
     from modelport.package.load import LoadedModel
 
     model_input, params = split_input_example(example)
-    probe = LoadedModel.for_saving(model, context, task)
+    probe = LoadedModel.for_saving(model, context, task, signature)
     return probe.predict_for_save(model_input, params)
 
 
@@ -181,7 +183,7 @@ def save_model(
                 model_input, params = split_input_example(input_example)
                 signature = infer_signature(model_input, params=params)
                 try:
-                    output = _run_model(model, context, None, (model_input, params))
+                    output = _run_model(model, context, None, (model_input, params), signature)
                 except ModelExecutionError as exc:
                     log.warning(
                         "predict() on the input example failed (%r): the signature has no outputs",

@@ -19,7 +19,7 @@ from modelport.errors import InvalidRequestError, ModelExecutionError, Modelport
 from modelport.model import Context, PythonModel, call_with_context, implements_stream
 from modelport.package.manifest import Manifest
 from modelport.package.uri import resolve_model_uri
-from modelport.signature import enforce_input, enforce_params
+from modelport.signature import Signature, enforce_input, enforce_params
 from modelport.types import (
     ChatChoiceDelta,
     ChatChunkChoice,
@@ -187,8 +187,18 @@ class LoadedModel:
         self._task = _TASKS.get(manifest.task or "")
 
     @classmethod
-    def for_saving(cls, model: PythonModel, context: Context, task: str | None) -> LoadedModel:
-        """A LoadedModel over a model being saved (runs ``load_context`` now)."""
+    def for_saving(
+        cls,
+        model: PythonModel,
+        context: Context,
+        task: str | None,
+        signature: Signature | None = None,
+    ) -> LoadedModel:
+        """A LoadedModel over a model being saved (runs ``load_context`` now).
+
+        With ``signature`` the save-time ``predict`` sees its input enforced exactly as it will
+        after loading.
+        """
         try:
             model.load_context(context)
         except ModelportError:
@@ -197,7 +207,7 @@ class LoadedModel:
             raise PackageError(
                 f"load_context() of {type(model).__name__} failed at save time: {exc!r}"
             ) from exc
-        return cls(model, context, Manifest(flavor="python", task=task))
+        return cls(model, context, Manifest(flavor="python", task=task, signature=signature))
 
     # --- generic API (any task) -------------------------------------------------------------
 
@@ -257,7 +267,12 @@ class LoadedModel:
             raise PackageError(
                 f"{type(self._model).__name__}.predict() must return a "
                 f"{self._task.response_type.__name__}, got {type(result).__name__}"
-                + (f": {str(result)[:100]}" if isinstance(result, dict) else "")
+                + (
+                    f" {str(result)[:100]}: wrap it as "
+                    f"{self._task.response_type.__name__}(**the_dict) (nested dicts are accepted)"
+                    if isinstance(result, Mapping)
+                    else ""
+                )
             )
         return result
 
