@@ -310,3 +310,26 @@ def test_code_file_that_raises_is_refused_with_its_error(tmp_path: Path) -> None
 
     with pytest.raises(PackageError, match=r"broken.py.*no such lib"):
         load_model_from_code(code)
+
+
+def test_every_chunk_of_a_stream_shares_the_first_chunks_id(save_and_load: SaveAndLoad) -> None:
+    loaded = save_and_load(SyncStreamer())
+    request = {"messages": [{"role": "user", "content": "a b c"}]}
+
+    chunks = list(loaded.predict_stream(request))
+
+    assert len(chunks) == 3
+    assert len({(c["id"], c["created"]) for c in chunks}) == 1
+
+
+def test_every_chunk_of_an_async_stream_shares_one_id(save_and_load: SaveAndLoad) -> None:
+    loaded = save_and_load(AsyncEcho())
+    request = ChatCompletionRequest.parse({"messages": [{"role": "user", "content": "a b"}]})
+
+    async def run() -> list[Any]:
+        return [chunk async for chunk in loaded.astream(request)]
+
+    chunks = asyncio.run(run())
+
+    assert len(chunks) == 3
+    assert len({c.id for c in chunks}) == 1  # type: ignore[attr-defined]

@@ -82,6 +82,23 @@ def _iterate_async(agen: AsyncIterator[T]) -> Iterator[T]:
         loop.close()
 
 
+class _OneIdentity:
+    """Gives every chunk of one stream the id and creation time of its first, as OpenAI does."""
+
+    def __init__(self) -> None:
+        self._identity: tuple[str, int] | None = None
+
+    def __call__(self, chunk: WireModel) -> WireModel:
+        identity = (getattr(chunk, "id", None), getattr(chunk, "created", None))
+        if not isinstance(identity[0], str) or not isinstance(identity[1], int):
+            return chunk
+        if self._identity is None:
+            self._identity = (identity[0], identity[1])
+        elif identity != self._identity:
+            chunk = chunk.model_copy(update={"id": self._identity[0], "created": self._identity[1]})
+        return chunk
+
+
 @dataclass(frozen=True)
 class _Task:
     """How one LLM task maps requests to the model's arguments and back."""
@@ -326,11 +343,12 @@ class LoadedModel:
         stream_fn = getattr(self._model, "predict_stream", None)
         if implements_stream(self._model) and inspect.isasyncgenfunction(stream_fn):
             agen = call_with_context(stream_fn, self._context, *task.arguments(request))
+            same_identity = _OneIdentity()
             try:
                 async for item in agen:
                     chunk = self._filter_chunk(request, item)
                     if chunk is not None:
-                        yield chunk
+                        yield same_identity(chunk)
             except Exception as exc:
                 raise _model_failed(exc) from exc
             finally:
@@ -477,11 +495,12 @@ class LoadedModel:
                     self._model.predict_stream, self._context, *task.arguments(request)
                 )
             )
+        same_identity = _OneIdentity()
         try:
             for item in items:
                 chunk = self._filter_chunk(request, item)
                 if chunk is not None:
-                    yield chunk
+                    yield same_identity(chunk)
         finally:
             close = getattr(items, "close", None)
             if close is not None:
