@@ -112,7 +112,12 @@ class GenerationEngine:
         self._steps = 0
         self._tokens_generated = 0
         self._prefill_tokens = 0
+        self._prefills = 0
         self._peak_cache_tokens = 0
+        self._peak_rows = 0
+        # Events are sent once a step's bookkeeping is done, so a reader that sees its request
+        # end also sees the engine's counters without it.
+        self._outbox: list[tuple[GenerationHandle, Any]] = []
 
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -170,6 +175,8 @@ class GenerationEngine:
             "waiting": waiting,
             "steps": self._steps,
             "running_sequences": len(self._rows),
+            "peak_running_sequences": self._peak_rows,
+            "prefills": self._prefills,
             "prefill_tokens": self._prefill_tokens,
             "kv_cache_bytes": (batch.tokens_held() if batch else 0) * self._bytes_per_token,
             "kv_cache_peak_bytes": self._peak_cache_tokens * self._bytes_per_token,
@@ -219,6 +226,7 @@ class GenerationEngine:
                     except Exception as exc:
                         logger.exception("generation step failed")
                         self._fail_running(admitted, exc)
+                    self._send()
         finally:
             self._shut_down_requests()
 
@@ -269,7 +277,7 @@ class GenerationEngine:
         gone = {id(seq.request): seq.request for seq in self._rows if seq.request.handle.cancelled}
         for request in gone.values():
             self._running_requests -= 1
-            request.handle.push(END)
+            self._outbox.append((request.handle, END))
         self._keep_rows(keep)
 
     def _keep_rows(self, keep: list[int]) -> None:
@@ -297,6 +305,7 @@ class GenerationEngine:
             logits_to_keep=1,
         )
         self._prefill_tokens += int(mask.sum())
+        self._prefills += 1
         logits = out.logits[:, -1, :].float()
         joined = BatchCache(cache, mask)
         repeats = [r.params.n for r in requests]
@@ -315,6 +324,7 @@ class GenerationEngine:
         else:
             self._batch.extend(joined)
         self._rows.extend(sequences)
+        self._peak_rows = max(self._peak_rows, len(self._rows))
         self._peak_cache_tokens = max(self._peak_cache_tokens, self._batch.tokens_held())
 
     def _decode_step(self) -> None:
@@ -380,23 +390,29 @@ class GenerationEngine:
         if reason is None and not text:
             return None
         handle = seq.request.handle
-        handle.push(StreamEvent(seq.index, text, seq.unreported, reason))
+        self._outbox.append((handle, StreamEvent(seq.index, text, seq.unreported, reason)))
         seq.unreported = []
         if reason is not None:
             handle.finish_reasons[seq.index] = reason
             if handle.finished:
                 self._running_requests -= 1
-                handle.push(END)
+                self._outbox.append((handle, END))
         return reason
+
+    def _send(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        for handle, item in outbox:
+            handle.push(item)
 
     def _fail_running(self, admitted: list[_Request], exc: Exception) -> None:
         error = ModelExecutionError("the model failed while generating; see the server log")
         error.__cause__ = exc
         requests = {id(seq.request): seq.request for seq in self._rows}
         requests.update({id(r): r for r in admitted})
+        self._outbox = [(h, item) for h, item in self._outbox if not isinstance(item, StreamEvent)]
         for request in requests.values():
             if not request.handle.finished:
-                request.handle.push(error)
+                self._outbox.append((request.handle, error))
         self._rows = []
         self._batch = None
         self._running_requests = 0
@@ -411,6 +427,7 @@ class GenerationEngine:
             self._waiting.clear()
         pending = {id(seq.request): seq.request for seq in self._rows}
         pending.update({id(r): r for r in waiting})
+        self._send()
         for request in pending.values():
             request.handle.push(error)
         self._rows = []

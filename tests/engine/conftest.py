@@ -1,0 +1,74 @@
+"""A tiny random-weight Llama with the demo tokenizer: fast enough to run the engine for real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+TINY_CONTEXT = 256
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Any:
+    from transformers import AutoTokenizer
+
+    from modelport.demo import demo_hf_folder
+
+    return AutoTokenizer.from_pretrained(demo_hf_folder(progress=False))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tokenizer: Any) -> Any:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=TINY_CONTEXT,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    model.eval()
+    return model
+
+
+@pytest.fixture
+def make_engine(tiny_model: Any, tokenizer: Any) -> Iterator[Any]:
+    """Build engines on the tiny model; every engine built is shut down after the test."""
+    from modelport.engine import EngineConfig, GenerationEngine
+
+    engines: list[GenerationEngine] = []
+
+    def make(**config: Any) -> GenerationEngine:
+        eos = config.pop("eos_token_ids", None)
+        engine = GenerationEngine(tiny_model, tokenizer, EngineConfig(**config), eos_token_ids=eos)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.shutdown()
+
+
+@pytest.fixture(scope="session")
+def prompts(tokenizer: Any) -> list[list[int]]:
+    """Token ids of varied prompts, of different lengths."""
+    texts = [
+        "What is the capital of France?",
+        "Write a haiku about the sea.",
+        "Hi",
+        "Explain, in a few careful sentences, why the sky looks blue during the day.",
+        "List three fruits.",
+        "Bonjour, ça va ? 你好",
+    ]
+    return [tokenizer.encode(text) for text in texts]
