@@ -1,0 +1,103 @@
+"""Engines and migrations: WAL on SQLite, schema applied on first use and recorded, upgrades."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
+
+from modelport.errors import InvalidRequestError
+from modelport.tracking import TrackingClient
+from modelport.tracking.store import engine as store_engine
+from modelport.tracking.store.models import Base
+
+
+def test_head_revision_is_the_newest_migration_script() -> None:
+    from alembic.config import Config
+
+    config = Config(str(store_engine.ALEMBIC_INI))
+    config.set_main_option("script_location", str(store_engine.MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == store_engine.HEAD_REVISION
+
+
+def test_the_schema_is_created_on_first_use_and_recorded(store_uri: str, tmp_path: Path) -> None:
+    TrackingClient(store_uri, artifact_root=tmp_path / "artifacts").search_experiments()
+    engine = create_engine(store_uri)
+    with engine.connect() as connection:
+        assert store_engine.current_revision(connection) == store_engine.HEAD_REVISION
+        # The ORM classes describe exactly the migrated schema.
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+def test_a_database_at_the_first_revision_upgrades_with_its_data(
+    store_uri: str, tmp_path: Path
+) -> None:
+    engine = store_engine.create_store_engine(store_uri)
+    store_engine.upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO experiments (name, artifact_location, lifecycle_stage, "
+                "creation_time, last_update_time) VALUES ('old', '/tmp/old', 'active', 1, 1)"
+            )
+        )
+        experiment_id = connection.execute(text("SELECT experiment_id FROM experiments")).scalar()
+        connection.execute(
+            text(
+                "INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, "
+                "artifact_uri) VALUES (:run, :exp, 'kept', 'FINISHED', 5, '/tmp/old/r')"
+            ),
+            {"run": "a" * 32, "exp": experiment_id},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO metrics (run_id, key, value, step, timestamp) "
+                "VALUES (:run, 'loss', 0.25, 3, 7)"
+            ),
+            {"run": "a" * 32},
+        )
+        assert store_engine.current_revision(connection) == "0001"
+    engine.dispose()
+
+    client = TrackingClient(store_uri, artifact_root=tmp_path / "artifacts")  # upgrades
+    run = client.get_run("a" * 32)
+    assert (run.info.run_name, run.data.metrics) == ("kept", {"loss": 0.25})
+    # The tables of revision 0002 work on the upgraded database.
+    assert client.search_registered_models() == []
+    client.create_registered_model("after-upgrade")
+    assert [m.name for m in client.search_registered_models()] == ["after-upgrade"]
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    engine = store_engine.create_store_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_a_database_newer_than_this_modelport_is_refused(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'future.db'}"
+    engine = create_engine(uri)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+        connection.execute(text("INSERT INTO alembic_version VALUES ('9999')"))
+    engine.dispose()
+    with pytest.raises(store_engine.StoreError, match="revision 9999, newer"):
+        TrackingClient(uri)
+
+
+def test_an_invalid_database_uri_is_rejected_with_the_accepted_forms() -> None:
+    with pytest.raises(InvalidRequestError, match="postgresql\\+psycopg://"):
+        store_engine.create_store_engine("not a url")
+
+
+def test_an_unreachable_database_raises_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(store_engine.StoreError, match="Cannot open the tracking database"):
+        TrackingClient("postgresql+psycopg://nobody:pw@127.0.0.1:1/none?connect_timeout=2")
