@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.middleware.cors import CORSMiddleware
 
 from modelport import __version__
+from modelport.errors import ModelportError
 from modelport.serving.config import ServerConfig
 from modelport.serving.errors import install_error_handlers
 from modelport.serving.generation import Runtime
@@ -64,8 +65,10 @@ def create_app(config: ServerConfig) -> FastAPI:
                 await anyio.to_thread.run_sync(
                     registry.load_all, config.on_progress, abandon_on_cancel=True
                 )
+            except ModelportError as exc:  # said in one line by whoever runs the server
+                log.debug("loading the models failed", exc_info=exc)
             except Exception as exc:
-                log.error("loading the models failed: %s", exc, exc_info=exc)
+                log.error("loading the models failed: %r", exc, exc_info=exc)
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(load)

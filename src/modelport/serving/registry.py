@@ -13,10 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from modelport.engine import EngineConfig
 from modelport.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
 from modelport.package.load import LoadedModel, load_model
+
+if TYPE_CHECKING:
+    from modelport.engine import EngineConfig  # imports torch: only when batching is turned off
 
 log = logging.getLogger(__name__)
 

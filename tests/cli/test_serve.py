@@ -1,0 +1,198 @@
+"""`modelport serve` as a user runs it: a subprocess on a free port, stopped by a signal."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import modelport
+from modelport.cli.main import main
+from modelport.cli.serve import parse_size
+from modelport.serving.registry import parse_model_spec
+from modelport.serving.server import bind_socket
+
+ECHO = Path(__file__).parents[1] / "serving" / "models" / "echo_chat.py"
+MSG = [{"role": "user", "content": "one two three four five six"}]
+
+
+class ServeProcess:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "modelport.cli.main", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: list[str] = []
+        self.url = ""
+
+    def wait_ready(self, limit: float = 60) -> str:
+        """Read stdout until the server says it is ready; returns the base URL."""
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError(f"serve exited early: {self.stderr_text()}")
+            self.lines.append(line.rstrip("\n"))
+            found = re.search(r"serving at (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                self.url = found.group(1)
+            if line.startswith("ready:"):
+                # the examples follow the ready line
+                for _ in range(8):
+                    self.lines.append(self.process.stdout.readline().rstrip("\n"))
+                return self.url
+        raise AssertionError("serve did not become ready in time")
+
+    def stderr_text(self) -> str:
+        assert self.process.stderr is not None
+        return self.process.stderr.read()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate(timeout=10)
+
+
+@pytest.fixture
+def echo_package(tmp_path: Path) -> str:
+    modelport.save_model(tmp_path / "echo", python_model=ECHO)
+    return str(tmp_path / "echo")
+
+
+@pytest.fixture
+def start() -> Iterator[type[ServeProcess]]:
+    started: list[ServeProcess] = []
+
+    class Tracked(ServeProcess):
+        def __init__(self, *args: str, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            started.append(self)
+
+    yield Tracked
+    for process in started:
+        process.stop()
+
+
+def test_serve_prints_where_it_listens_and_examples(start, echo_package: str) -> None:
+    server = start("-m", f"chat={echo_package}", "--api-key", "k1")
+    url = server.wait_ready()
+    text = "\n".join(server.lines)
+    assert f"{url}/v1" in text
+    assert "loaded 'chat'" in text
+    assert "curl " in text and "Authorization: Bearer k1" in text
+    assert "from openai import OpenAI" in text and "model='chat'" in text
+    reply = httpx.post(
+        f"{url}/v1/chat/completions",
+        json={"messages": MSG},
+        headers={"Authorization": "Bearer k1"},
+    )
+    assert reply.status_code == 200
+
+
+def test_api_key_from_the_environment(start, echo_package: str) -> None:
+    server = start("-m", echo_package, env={"MODELPORT_API_KEY": "from-env"})
+    url = server.wait_ready()
+    assert httpx.post(f"{url}/v1/chat/completions", json={"messages": MSG}).status_code == 401
+    ok = httpx.post(
+        f"{url}/v1/chat/completions",
+        json={"messages": MSG},
+        headers={"Authorization": "Bearer from-env"},
+    )
+    assert ok.status_code == 200
+
+
+def test_sigterm_drains_then_exits_0(start, echo_package: str) -> None:
+    server = start("-m", echo_package, "--shutdown-timeout", "10")
+    url = server.wait_ready()
+    results: dict[str, httpx.Response] = {}
+
+    def slow_request() -> None:
+        body = {"messages": MSG, "custom_inputs": {"delay": 0.15}}
+        results["slow"] = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30)
+
+    worker = threading.Thread(target=slow_request)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while "modelport_requests_in_flight 1.0" not in httpx.get(f"{url}/metrics").text:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    refused = httpx.post(f"{url}/v1/chat/completions", json={"messages": MSG})
+    assert refused.status_code == 503
+    assert refused.json()["error"]["type"] == "service_unavailable"
+    worker.join(timeout=20)
+    assert results["slow"].status_code == 200  # the request under way was finished
+    assert results["slow"].json()["choices"][0]["message"]["content"] == MSG[0]["content"]
+    assert server.process.wait(timeout=15) == 0
+
+
+def test_a_model_that_cannot_load_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["serve", "-m", str(tmp_path / "missing"), "--port", "0"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error: cannot load the model" in err and str(tmp_path / "missing") in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-concurrency", "0"], "max_concurrency must be at least 1"),
+        (["--max-queue", "-1"], "max_queue must be 0 or more"),
+        (["--port", "70000"], "--port must be 0-65535"),
+        (["-m", "a=/x", "-m", "a=/y"], "two models are named 'a'"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "-m", "/somewhere", *flags]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_taken_port_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    taken = bind_socket("127.0.0.1", 0)
+    try:
+        port = taken.getsockname()[1]
+        assert main(["serve", "-m", "/somewhere", "--port", str(port)]) == 1
+    finally:
+        taken.close()
+    assert "pick another --port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("100", 100), ("2k", 2048), ("10MB", 10 * 1024**2), ("1 GiB", 1024**3)]
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(
+    ("spec", "name", "uri"),
+    [
+        ("chat=/tmp/x", "chat", "/tmp/x"),
+        ("/srv/models/tiny-chat", "tiny-chat", "/srv/models/tiny-chat"),
+        ("models:/support-bot/3", "support-bot", "models:/support-bot/3"),
+        ("models:/support-bot@prod", "support-bot", "models:/support-bot@prod"),
+        ("bot=runs:/abc/model", "bot", "runs:/abc/model"),
+    ],
+)
+def test_model_specs(spec: str, name: str, uri: str) -> None:
+    assert parse_model_spec(spec) == (name, uri)
