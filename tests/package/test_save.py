@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import yaml
 import modelport
 from modelport import ChatModel, ColSpec, Context, PythonModel, Schema, Signature
 from modelport.errors import AlreadyExistsError, PackageError
+from modelport.flavors.python import UnsafePickleWarning
 from modelport.package.save import read_input_example
 from modelport.types import ChatCompletionResponse
 
@@ -302,7 +305,9 @@ def test_bad_model_config_is_refused(tmp_path: Path, config: Any, words: str) ->
         modelport.save_model(tmp_path / "pkg", python_model=Echo(), model_config=config)
 
 
-def test_code_paths_are_copied_and_importable(tmp_path: Path) -> None:
+def test_code_paths_are_copied_and_importable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     helpers = tmp_path / "helpers"
     helpers.mkdir()
     (helpers / "shouting.py").write_text("def shout(s):\n    return s.upper()\n")
@@ -322,6 +327,19 @@ def test_code_paths_are_copied_and_importable(tmp_path: Path) -> None:
     assert (tmp_path / "pkg" / "code" / "helpers" / "shouting.py").is_file()
     assert (tmp_path / "pkg" / "code" / "single.py").is_file()
     assert manifest.flavor_config["code_paths"] == "code"
+
+    # at load time the package's own copies are imported, not the originals
+    shutil.rmtree(helpers)
+    (tmp_path / "single.py").unlink()
+    for module in ("helpers", "helpers.shouting", "single"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    with pytest.warns(UnsafePickleWarning):
+        loaded = modelport.load_model(tmp_path / "pkg")
+    out = loaded.predict({"messages": [{"role": "user", "content": "hey"}]})
+    assert out["choices"][0]["message"]["content"] == "HEY!"
+    assert Path(sys.modules["single"].__file__ or "").parent == tmp_path / "pkg" / "code"
+    monkeypatch.delitem(sys.modules, "single")
+    monkeypatch.delitem(sys.modules, "helpers.shouting")
 
 
 def test_a_missing_code_path_is_refused(tmp_path: Path) -> None:
