@@ -15,7 +15,9 @@ from modelport.types import (
     ChatCompletionResponse,
     ChatMessage,
     ChatParams,
+    ContentPart,
     ErrorResponse,
+    ResponseFormat,
     ToolCall,
     Usage,
 )
@@ -319,3 +321,16 @@ def test_an_sdk_built_request_is_accepted() -> None:
     assert [m.role for m in parsed.messages] == ["system", "user"]
     assert parsed.messages[1].text == "Hi"
     assert parsed.model == "m"
+
+
+def test_content_parts_keep_their_own_fields() -> None:
+    part = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+
+    assert ContentPart.parse(part).to_dict() == part
+    assert ChatMessage(role="user", content=[part]).to_dict() == {"role": "user", "content": [part]}
+
+
+def test_response_format_keeps_its_fields() -> None:
+    given = {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}, "strict": True}
+
+    assert ResponseFormat.parse(given).to_dict() == given

@@ -73,7 +73,7 @@ class WireModel(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with None fields left out."""
-        return self.model_dump(mode="json", exclude_none=True, exclude=set(self.model_extra or ()))
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class RequestModel(WireModel):
@@ -84,6 +84,10 @@ class RequestModel(WireModel):
     def ignored_fields(self) -> list[str]:
         """Names of the fields the client sent that modelport does not know (to log them)."""
         return sorted(self.model_extra or ())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with None fields and the ignored (unknown) fields left out."""
+        return self.model_dump(mode="json", exclude_none=True, exclude=set(self.model_extra or ()))
 
 
 class KeepsNulls(WireModel):
