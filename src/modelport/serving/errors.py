@@ -36,8 +36,8 @@ def error_response(exc: ModelportError, status: int | None = None) -> JSONRespon
 
 
 def log_error(exc: ModelportError, request_id: str) -> None:
-    """Model failures go to the log with their traceback; bad input is only noted."""
-    if exc.status_code >= 500:
+    """Model failures (500) go to the log with their traceback; the rest is only noted."""
+    if exc.status_code == 500:
         cause = exc.__cause__ or exc
         log.error("[%s] %s", request_id, exc.message, exc_info=cause)
     else:
