@@ -272,6 +272,8 @@ def test_a_model_without_signature_passes_input_through(tmp_path: Path) -> None:
 
     assert loaded.metadata.signature is None
     assert loaded.predict("anything", {"x": 1}) == ["anything", {"x": 1}]
+    with pytest.raises(InvalidRequestError, match="params must be a dict, got list"):
+        loaded.predict("anything", ["x"])  # type: ignore[arg-type]
     with pytest.raises(InvalidRequestError, match="task is a custom PythonModel"):
         loaded.chat(HELLO)
 

@@ -261,7 +261,8 @@ def test_artifacts_file_and_directory_and_file_uri(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("artifacts", "words"),
     [
-        ({"w": "missing.bin"}, "does not exist"),
+        ({"w": "missing.bin"}, "artifact 'w': 'missing.bin' does not exist"),
+        ({"w": "file:///no/such/file"}, "artifact 'w': 'file:///no/such/file' does not exist"),
         ({"a/b": "x"}, "not valid"),
         ({"": "x"}, "not valid"),
         (["w"], "artifacts must be a dict"),
@@ -269,7 +270,7 @@ def test_artifacts_file_and_directory_and_file_uri(tmp_path: Path) -> None:
     ],
 )
 def test_bad_artifacts_are_refused(tmp_path: Path, artifacts: Any, words: str) -> None:
-    with pytest.raises(modelport.errors.ModelportError, match=words):
+    with pytest.raises(PackageError, match=words):
         modelport.save_model(tmp_path / "pkg", python_model=Echo(), artifacts=artifacts)
     assert not (tmp_path / "pkg").exists()
 

@@ -377,13 +377,13 @@ class LoadedModel:
     # --- internals --------------------------------------------------------------------------
 
     def _enforce(self, data: Any, params: Mapping[str, Any] | None) -> tuple[Any, Any]:
-        signature = self.metadata.signature
-        if signature is None:
-            return data, dict(params) if params is not None else None
         if params is not None and not isinstance(params, Mapping):
             raise InvalidRequestError(
                 f"params must be a dict, got {type(params).__name__}", param="params"
             )
+        signature = self.metadata.signature
+        if signature is None:
+            return data, dict(params) if params is not None else None
         return enforce_input(signature.inputs, data), enforce_params(signature.params, params)
 
     def _require_task(self, request_type: type) -> _Task:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from modelport.errors import AlreadyExistsError, PackageError
+from modelport.errors import AlreadyExistsError, NotFoundError, PackageError
 
 INPUT_EXAMPLE_FILE = "input_example.json"
 MODEL_CONFIG_FILE = "model_config.yaml"
@@ -59,6 +59,8 @@ def _local_source(value: str | Path, what: str) -> Path:
         raise PackageError(f"{what} must be a path or URI, got {type(value).__name__}")
     try:
         return resolve_model_uri(value)
+    except NotFoundError:
+        raise PackageError(f"{what}: '{value}' does not exist") from None
     except PackageError:
         raise
     except Exception as exc:
