@@ -105,6 +105,20 @@ EXAMPLES = [
             "loading a path that does not exist\n  -> NotFoundError (HTTP 404, param='model')",
         ),
     ),
+    Example(
+        "transformers_chat_pipeline.py",
+        (
+            "saved: chat_template.jinja, config.json, generation_config.json, model.safetensors",
+            "answer -> The capital of France is Paris.",
+            "finish_reason -> stop",
+            'usage -> {"completion_tokens": 7, "prompt_tokens": 37, "total_tokens": 44}',
+            "streamed -> Hello there",
+            "token by token -> True",
+            "  ['messages': Array({role: string (required), content: string | Array(object)",
+        ),
+        slow=True,
+        timeout=300,
+    ),
 ]
 
 
