@@ -227,7 +227,8 @@ from modelport.tracking import TrackingClient
 
 uri, artifact_root, package, go, index, metrics, every = sys.argv[1:]
 client = TrackingClient(uri, artifact_root=artifact_root)
-deadline = time.monotonic() + 60
+Path(go + "-ready-" + index).touch()
+deadline = time.monotonic() + 120
 while not Path(go).exists() and time.monotonic() < deadline:  # start together
     time.sleep(0.005)
 experiment = client.get_or_create_experiment("concurrency")
@@ -269,7 +270,9 @@ def test_eight_processes_log_and_register_at_once_without_losing_a_row(
         )
         for i in range(WORKERS)
     ]
-    time.sleep(0.5)
+    deadline = time.monotonic() + 120  # every worker has imported and connected, then go
+    while time.monotonic() < deadline and len(list(tmp_path.glob("go-ready-*"))) < WORKERS:
+        time.sleep(0.01)
     go.touch()
     errors = []
     for process in processes:
