@@ -54,3 +54,17 @@ def test_the_authoring_names_users_import() -> None:
 
 def test_version_is_a_string() -> None:
     assert isinstance(modelport.__version__, str) and modelport.__version__.count(".") == 2
+
+
+def test_importing_modelport_keeps_the_heavy_optional_packages_out() -> None:
+    import subprocess
+    import sys
+
+    heavy = ["pandas", "numpy", "torch", "transformers", "fastapi", "sqlalchemy", "openai"]
+    code = f"import sys, modelport; print([m for m in {heavy!r} if m in sys.modules])"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert result.stdout.strip() == "[]"
