@@ -264,3 +264,30 @@ def test_missing_required_option_is_an_argparse_error(capsys: pytest.CaptureFixt
 
     assert caught.value.code == 2
     assert "-m/--model-uri" in capsys.readouterr().err
+
+
+def test_dataframe_and_array_results_print_as_json(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import modelport
+
+    (tmp_path / "frames.py").write_text(
+        "import numpy as np\n"
+        "import pandas as pd\n"
+        "from modelport import PythonModel, set_model\n"
+        "class Frames(PythonModel):\n"
+        "    def predict(self, context, model_input, params=None):\n"
+        "        if model_input == 'frame':\n"
+        "            return pd.DataFrame({'a': [1, 2], 'b': ['x', 'y']})\n"
+        "        return {'scores': np.array([0.5, 1.5])}\n"
+        "set_model(Frames())\n"
+    )
+    modelport.save_model(tmp_path / "frames", python_model=tmp_path / "frames.py")
+    Path("frame.json").write_text('"frame"')
+    Path("array.json").write_text('"array"')
+
+    _, frame_out, _ = run_cli(capsys, "predict", "-m", str(tmp_path / "frames"), "-i", "frame.json")
+    _, array_out, _ = run_cli(capsys, "predict", "-m", str(tmp_path / "frames"), "-i", "array.json")
+
+    assert json.loads(frame_out) == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+    assert json.loads(array_out) == {"scores": [0.5, 1.5]}

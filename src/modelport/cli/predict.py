@@ -31,6 +31,15 @@ def _read_json(text: str, what: str) -> Any:
         raise InvalidRequestError(f"{what} is not valid JSON: {exc}") from None
 
 
+def _jsonable(value: Any) -> Any:
+    """JSON for what a custom model may return: DataFrames as records, arrays as lists."""
+    if type(value).__name__ == "DataFrame" and hasattr(value, "to_dict"):
+        return value.to_dict(orient="records")
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
+    return str(value)
+
+
 def run(args: argparse.Namespace) -> int:
     from modelport.package.load import load_model
 
@@ -49,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model_uri)
     if args.stream:
         for chunk in model.predict_stream(data, params):
-            print(json.dumps(chunk, ensure_ascii=False, default=str), flush=True)
+            print(json.dumps(chunk, ensure_ascii=False, default=_jsonable), flush=True)
     else:
-        print(json.dumps(model.predict(data, params), indent=2, ensure_ascii=False, default=str))
+        result = model.predict(data, params)
+        print(json.dumps(result, indent=2, ensure_ascii=False, default=_jsonable))
     return 0
