@@ -42,6 +42,7 @@ def _fresh_fluent_state() -> Iterator[None]:
     fluent.set_tracking_uri(None)
     fluent._experiment_name = None
     fluent._experiment_id = None
+    fluent._clients.clear()
     dispose_stores()
 
 

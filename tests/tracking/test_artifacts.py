@@ -84,3 +84,18 @@ def test_missing_sources_and_artifacts_say_what_is_missing(
     repository.log_artifact(source / "a.txt")
     with pytest.raises(AlreadyExistsError, match=r"'a.txt' already exists"):
         repository.new_path("a.txt")
+
+
+def test_a_folder_copied_onto_a_link_out_of_the_run_folder_is_refused(
+    repository: LocalArtifactRepository, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    repository.root.mkdir(parents=True)
+    os.symlink(outside, repository.root / "link")
+    source = tmp_path / "incoming"
+    (source / "link").mkdir(parents=True)
+    (source / "link" / "planted.txt").write_text("x")
+    with pytest.raises(InvalidRequestError, match="through a symbolic link"):
+        repository.log_artifacts(source)
+    assert list(outside.iterdir()) == []

@@ -54,3 +54,27 @@ def test_tags_can_be_deleted(tmp_path: Path) -> None:
     assert client.get_run(run.run_id).data.tags == {}
     with pytest.raises(Exception, match="has no tag 'a'"):
         client.delete_tag(run.run_id, "a")
+
+
+def test_a_forked_child_opens_its_own_connections(tmp_path: Path) -> None:
+    import multiprocessing
+
+    client = TrackingClient(tmp_path / "store")
+    run = client.create_run(client.create_experiment("exp"))
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=client.log_metric, args=(run.run_id, "from-child", 1.0))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    client.log_metric(run.run_id, "from-parent", 2.0)
+    assert client.get_run(run.run_id).data.metrics == {"from-child": 1.0, "from-parent": 2.0}
+
+
+def test_the_client_repr_hides_passwords() -> None:
+    client = TrackingClient.__new__(TrackingClient)
+    from modelport.tracking.config import StoreLocation
+
+    client.location = StoreLocation(
+        "postgresql://u:secret@h/db", "postgresql://u:secret@h/db", Path("/a")
+    )
+    assert "secret" not in repr(client)

@@ -26,7 +26,7 @@ def run_list(args: argparse.Namespace) -> int:
     for run in tracking.search_runs([e.experiment_id for e in experiments]) if experiments else []:
         counts[run.info.experiment_id] = counts.get(run.info.experiment_id, 0) + 1
     table(
-        f"Experiments in {tracking.tracking_uri}",
+        f"Experiments in {tracking.display_uri}",
         ["ID", "Name", "Runs", "Created (UTC)", "Artifact location"],
         [
             [
@@ -38,6 +38,6 @@ def run_list(args: argparse.Namespace) -> int:
             ]
             for e in experiments
         ],
-        f"No experiments in {tracking.tracking_uri} yet.",
+        f"No experiments in {tracking.display_uri} yet.",
     )
     return 0

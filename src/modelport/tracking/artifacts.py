@@ -121,6 +121,10 @@ class LocalArtifactRepository:
             )
         relative = check_artifact_path(artifact_path)
         target = self._inside(relative)
+        # Every destination must stay inside, also where the run folder already holds a link.
+        for item in source.rglob("*"):
+            inner = item.relative_to(source).as_posix()
+            self._inside(f"{relative}/{inner}" if relative else inner)
         target.mkdir(parents=True, exist_ok=True)
         self._inside(relative)
         shutil.copytree(source, target, symlinks=False, dirs_exist_ok=True)

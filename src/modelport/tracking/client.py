@@ -51,6 +51,16 @@ def dispose_stores() -> None:
         _stores.clear()
 
 
+def _drop_inherited_connections() -> None:
+    # A forked child must not reuse the parent's connections (SQLAlchemy pools are not fork-safe).
+    for store in list(_stores.values()):
+        store.engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_connections)
+
+
 def _save_function(flavor: str) -> Callable[..., Any]:
     if flavor == "python":
         from modelport.flavors.python import save_model
@@ -87,8 +97,13 @@ class TrackingClient:
     def tracking_uri(self) -> str:
         return self.location.tracking_uri
 
+    @property
+    def display_uri(self) -> str:
+        """The tracking URI with any password masked."""
+        return self.location.display_uri
+
     def __repr__(self) -> str:
-        return f"TrackingClient(tracking_uri={self.tracking_uri!r})"
+        return f"TrackingClient(tracking_uri={self.display_uri!r})"
 
     # --- experiments --------------------------------------------------------------------------
 

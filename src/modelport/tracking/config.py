@@ -35,6 +35,21 @@ class StoreLocation:
     db_uri: str
     artifact_root: Path
 
+    @property
+    def display_uri(self) -> str:
+        """The tracking URI with any password masked, safe to print."""
+        return redact(self.tracking_uri)
+
+
+def redact(uri: str) -> str:
+    """``scheme://user:***@host/db`` for a URI holding a password; anything else unchanged."""
+    head, sep, rest = uri.partition("://")
+    if not sep or "@" not in rest:
+        return uri
+    credentials, _, host = rest.rpartition("@")
+    user, colon, _ = credentials.partition(":")
+    return f"{head}://{user}{':***' if colon else ''}@{host}"
+
 
 def _sqlite_uri(path: Path) -> str:
     return f"sqlite:///{path.absolute()}"
