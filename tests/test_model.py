@@ -333,3 +333,12 @@ def test_every_chunk_of_an_async_stream_shares_one_id(save_and_load: SaveAndLoad
 
     assert len(chunks) == 3
     assert len({c.id for c in chunks}) == 1  # type: ignore[attr-defined]
+
+
+def test_set_model_refuses_a_duck_typed_object_that_save_would_refuse() -> None:
+    class LooksLikeAModel:
+        def predict(self, model_input: Any) -> Any:
+            return model_input
+
+    with pytest.raises(PackageError, match="got LooksLikeAModel"):
+        modelport.set_model(LooksLikeAModel())

@@ -142,7 +142,7 @@ def set_model(model: Any) -> None:
     A ``.py`` file that defines a model and ends with ``set_model(MyModel())`` can be passed as
     ``python_model="file.py"`` to ``save_model``/``log_model``: it is saved as code, not pickled.
     """
-    if not isinstance(model, PythonModel) and not callable(getattr(model, "predict", None)):
+    if not isinstance(model, PythonModel):
         raise PackageError(
             f"set_model() needs a PythonModel or ChatModel instance, got {type(model).__name__}"
         )
