@@ -210,3 +210,28 @@ def test_set_experiment_needs_one_way_to_name_it() -> None:
     created = mt.set_experiment("exp")
     assert mt.set_experiment(experiment_id=created.experiment_id).name == "exp"
     assert fluent._experiment_name == "exp"
+
+
+def test_search_runs_can_return_a_dataframe(tmp_path: Path) -> None:
+    mt.set_experiment("exp")
+    for lr, acc in (("0.1", 0.5), ("0.01", 0.9)):
+        with mt.start_run():
+            mt.log_param("lr", lr)
+            mt.log_metric("acc", acc)
+    frame = mt.search_runs(order_by=["metrics.acc DESC"], output_format="pandas")
+    assert list(frame["metrics.acc"]) == [0.9, 0.5]
+    assert list(frame["params.lr"]) == ["0.01", "0.1"]
+    assert set(frame["status"]) == {"FINISHED"}
+    with pytest.raises(InvalidRequestError, match="'list' or 'pandas'"):
+        mt.search_runs(output_format="csv")
+
+
+def test_importing_modelport_does_not_import_the_database_layer() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, modelport; print('sqlalchemy' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

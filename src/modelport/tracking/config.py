@@ -23,6 +23,8 @@ from modelport.errors import InvalidRequestError
 
 TRACKING_URI_ENV = "MODELPORT_TRACKING_URI"
 ARTIFACT_ROOT_ENV = "MODELPORT_ARTIFACT_ROOT"
+EXPERIMENT_NAME_ENV = "MODELPORT_EXPERIMENT_NAME"
+DEFAULT_EXPERIMENT = "Default"
 DEFAULT_DB_FILE = "modelport.db"
 DEFAULT_ARTIFACT_DIR = "modelport-artifacts"
 
@@ -49,6 +51,11 @@ def redact(uri: str) -> str:
     credentials, _, host = rest.rpartition("@")
     user, colon, _ = credentials.partition(":")
     return f"{head}://{user}{':***' if colon else ''}@{host}"
+
+
+def default_experiment_name() -> str:
+    """The experiment runs go to when none was set: ``$MODELPORT_EXPERIMENT_NAME`` or Default."""
+    return os.environ.get(EXPERIMENT_NAME_ENV) or DEFAULT_EXPERIMENT
 
 
 def _sqlite_uri(path: Path) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from modelport.errors import InvalidRequestError, NotFoundError
 from modelport.tracking.client import TrackingClient
-from modelport.tracking.config import resolve_store
+from modelport.tracking.config import default_experiment_name, resolve_store
 from modelport.tracking.entities import (
     Experiment,
     Metric,
@@ -27,7 +27,7 @@ from modelport.tracking.entities import (
     RunInfo,
     RunStatus,
 )
-from modelport.tracking.store.sql import DEFAULT_EXPERIMENT, now_ms
+from modelport.tracking.store.sql import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def set_experiment(
 def _current_experiment_id() -> str:
     global _experiment_id
     tracking = client()
-    name = _experiment_name or os.environ.get("MODELPORT_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+    name = _experiment_name or default_experiment_name()
     experiment = tracking.get_experiment_by_name(name)
     if experiment is None:
         experiment = tracking.get_or_create_experiment(name)
@@ -275,12 +275,20 @@ def search_runs(
     order_by: Sequence[str] | str | None = None,
     max_results: int = 1000,
     experiment_names: Sequence[str] | None = None,
-) -> list[Run]:
+    output_format: str = "list",
+) -> Any:
     """Runs of the given experiments (default: the current one) matching ``filter_string``.
 
-    Returns a list of :class:`Run` (not a DataFrame), ordered by ``order_by`` (default newest
-    first), e.g. ``search_runs(filter_string="metrics.acc > 0.9", order_by=["metrics.acc DESC"])``.
+    Returns a list of :class:`Run` ordered by ``order_by`` (default newest first), e.g.
+    ``search_runs(filter_string="metrics.acc > 0.9", order_by=["metrics.acc DESC"])``; with
+    ``output_format="pandas"``, a DataFrame with MLflow's columns (``run_id``, ``status``,
+    ``metrics.<key>``, ``params.<key>``, ``tags.<key>`` …).
     """
+    if output_format not in ("list", "pandas"):
+        raise InvalidRequestError(
+            f"output_format must be 'list' or 'pandas', got {output_format!r}",
+            param="output_format",
+        )
     tracking = client()
     ids: list[str] = []
     if isinstance(experiment_ids, str):
@@ -293,7 +301,45 @@ def search_runs(
         ids.append(experiment.experiment_id)
     if not ids:
         ids = [_current_experiment_id()]
-    return tracking.search_runs(ids, filter_string, order_by, max_results)
+    runs = tracking.search_runs(ids, filter_string, order_by, max_results)
+    return runs if output_format == "list" else _runs_frame(runs)
+
+
+def _runs_frame(runs: list[Run]) -> Any:
+    try:
+        import pandas as pd
+    except ImportError:
+        raise InvalidRequestError(
+            "output_format='pandas' needs pandas (pip install pandas); or use the default list",
+            param="output_format",
+        ) from None
+    rows = []
+    for run in runs:
+        row: dict[str, Any] = {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "run_name": run.info.run_name,
+            "status": run.info.status,
+            "artifact_uri": run.info.artifact_uri,
+            "start_time": pd.to_datetime(run.info.start_time, unit="ms", utc=True),
+            "end_time": pd.to_datetime(run.info.end_time, unit="ms", utc=True)
+            if run.info.end_time is not None
+            else None,
+        }
+        row.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
+        row.update({f"params.{k}": v for k, v in run.data.params.items()})
+        row.update({f"tags.{k}": v for k, v in run.data.tags.items()})
+        rows.append(row)
+    columns = [
+        "run_id",
+        "experiment_id",
+        "run_name",
+        "status",
+        "artifact_uri",
+        "start_time",
+        "end_time",
+    ]
+    return pd.DataFrame(rows, columns=columns + sorted({k for r in rows for k in r} - set(columns)))
 
 
 # --- models -----------------------------------------------------------------------------------

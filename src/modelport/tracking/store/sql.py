@@ -59,7 +59,6 @@ from modelport.tracking.validation import (
     check_version,
 )
 
-DEFAULT_EXPERIMENT = "Default"
 MAX_INTEGRITY_RETRIES = 5
 
 
