@@ -106,6 +106,16 @@ EXAMPLES = [
         ),
     ),
     Example(
+        "tracking_and_registry.py",
+        (
+            "run 'Hi': Hi, Ada! -> version 1",
+            "run 'Good day, dear': Good day, dear, Ada! -> version 2",
+            "best run -> good-day-dear (politeness 3)",
+            "models:/greeter@production is version 2",
+            "production says -> Good day, dear, Grace!",
+        ),
+    ),
+    Example(
         "transformers_chat_pipeline.py",
         (
             "saved: chat_template.jinja, config.json, generation_config.json, model.safetensors",
@@ -115,6 +125,19 @@ EXAMPLES = [
             "streamed -> Hello there",
             "token by token -> True",
             "  ['messages': Array({role: string (required), content: string | Array(object)",
+        ),
+        slow=True,
+        timeout=300,
+    ),
+    Example(
+        "openai_compatible_proxy.py",
+        (
+            "saved a proxy to the demo server",
+            "answer -> The capital of France is Paris.",
+            "with stop ' Paris' -> The capital of France is",
+            "max_tokens 2 -> finish_reason length",
+            "streamed in many pieces -> The capital of France is Paris.",
+            "same seed, same words -> True",
         ),
         slow=True,
         timeout=300,
@@ -157,7 +180,12 @@ def test_every_example_is_listed() -> None:
         if 'if __name__ == "__main__":' in path.read_text(encoding="utf-8")
     }
 
-    assert runnable == {example.path for example in EXAMPLES}
+    listed = {example.path for example in EXAMPLES}
+
+    assert not runnable - listed, (
+        f"add these to EXAMPLES in {__file__}: {sorted(runnable - listed)}"
+    )
+    assert not listed - runnable, f"listed but missing from examples/: {sorted(listed - runnable)}"
 
 
 def test_the_readme_chat_model_example_runs(tmp_path: Path) -> None:
