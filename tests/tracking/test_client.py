@@ -78,3 +78,10 @@ def test_the_client_repr_hides_passwords() -> None:
         "postgresql://u:secret@h/db", "postgresql://u:secret@h/db", Path("/a")
     )
     assert "secret" not in repr(client)
+
+
+def test_a_client_without_a_uri_follows_set_tracking_uri(tmp_path: Path) -> None:
+    mt.set_tracking_uri(tmp_path / "chosen")
+    TrackingClient().create_experiment("here")
+    assert (tmp_path / "chosen" / "modelport.db").is_file()
+    assert not (tmp_path / "modelport.db").exists()

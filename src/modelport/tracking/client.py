@@ -80,8 +80,9 @@ def _save_function(flavor: str) -> Callable[..., Any]:
 class TrackingClient:
     """Experiments, runs, artifacts, logged models and the registry of one tracking store.
 
-    ``tracking_uri``: a folder, ``sqlite:///file.db`` or ``postgresql+psycopg://…`` (default:
-    ``MODELPORT_TRACKING_URI``, else ``./modelport.db`` and ``./modelport-artifacts/``).
+    ``tracking_uri``: a folder, ``sqlite:///file.db`` or ``postgresql+psycopg://…`` (default: the
+    one given to ``set_tracking_uri``, else ``MODELPORT_TRACKING_URI``, else ``./modelport.db``
+    and ``./modelport-artifacts/``).
     ``artifact_root``: where new experiments keep their artifacts (see :mod:`.config`).
     """
 
@@ -90,6 +91,10 @@ class TrackingClient:
         tracking_uri: str | os.PathLike[str] | None = None,
         artifact_root: str | os.PathLike[str] | None = None,
     ) -> None:
+        if tracking_uri is None:
+            from modelport.tracking import fluent
+
+            tracking_uri = fluent._tracking_uri  # set_tracking_uri(), as MlflowClient() does
         self.location = resolve_store(tracking_uri, artifact_root)
         self.store = _store_for(self.location)
 
