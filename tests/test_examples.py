@@ -205,3 +205,31 @@ def test_the_readme_chat_model_example_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "'content': 'Hello!'" in result.stdout
     assert "chat.completion" in result.stdout
+
+
+def test_the_foundation_examples_type_check() -> None:
+    """Typed subclasses (``params: ChatParams``…) must pass mypy against modelport's base classes."""
+    api = pytest.importorskip("mypy.api")
+    repo = EXAMPLES_DIR.parent
+    files = [
+        "echo_chat_model.py",
+        "custom_inputs_chat_model.py",
+        "models_from_code/faq_model.py",
+        "models_from_code/run.py",
+        "python_model_with_params.py",
+        "dataframe_input.py",
+        "wrapping_a_chat_model.py",
+        "bad_inputs.py",
+    ]
+
+    out, err, status = api.run(
+        [
+            "--config-file",
+            str(repo / "pyproject.toml"),
+            "--cache-dir",
+            str(repo / ".mypy_cache"),
+            *(str(EXAMPLES_DIR / f) for f in files),
+        ]
+    )
+
+    assert status == 0, out + err
