@@ -55,7 +55,7 @@ class TransformersConfig:
     reference: str | None = None  # … or the absolute path of a folder outside it
     model_name: str = "transformers-model"
     dtype: str | None = None
-    device: str = "auto"
+    device: str = "cpu"
     engine_config: dict[str, Any] = field(default_factory=dict)
     model_config: str | None = None
 

@@ -49,7 +49,7 @@ def resolve_device(device: str | None) -> str:
     """``auto`` → ``cuda`` when a GPU is present, else ``cpu``."""
     import torch
 
-    device = device or "auto"
+    device = device or "cpu"
     if device not in DEVICES:
         raise PackageError(f"device {device!r} is not supported; accepted: {', '.join(DEVICES)}")
     if device == "auto":
@@ -81,7 +81,7 @@ def _read_package(model_uri: str | Path) -> tuple[Path, Manifest, TransformersCo
 
 
 def load_hf(
-    folder: Path, *, dtype: str | None = None, device: str | None = "auto"
+    folder: Path, *, dtype: str | None = None, device: str | None = "cpu"
 ) -> tuple[Any, Any]:
     """``(model, tokenizer)`` from a Hugging Face folder, in eval mode on ``device``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer

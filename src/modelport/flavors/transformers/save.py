@@ -172,7 +172,7 @@ def save_model(
     save_pretrained: bool = True,
     chat_template: str | None = None,
     dtype: str | None = None,
-    device: str = "auto",
+    device: str = "cpu",
     engine_config: Any = None,
     model_config: Mapping[str, Any] | None = None,
     input_example: Any = None,
@@ -189,8 +189,9 @@ def save_model(
     ``task``: ``llm/v1/chat`` (default), ``llm/v1/completions`` or ``text-generation``.
     ``save_pretrained=False`` stores only a reference to the model's existing local folder instead
     of copying its weights (the folder must stay where it is).
-    ``dtype`` (``float32``, ``bfloat16``, ``float16``, ``auto``; default: as saved) and ``device``
-    (``auto``: CUDA when present, else CPU; ``cpu``; ``cuda``) apply when the package is loaded.
+    ``dtype`` (``float32``, ``bfloat16``, ``float16``, ``auto``; default: as saved) and
+    ``device`` (``cpu``, the default; ``cuda``; ``auto``: CUDA when present, else CPU) apply
+    when the package is loaded.
     ``engine_config`` (an ``EngineConfig`` or dict) sets the generation engine, e.g.
     ``{"batching": False}``. ``model_config`` may set ``max_new_tokens``, the default new-token
     limit when a request gives none.
