@@ -8,7 +8,7 @@ from modelport.types import ChatCompletionChunk, ChatCompletionResponse
 
 class AsyncChat(ChatModel):
     async def predict(self, context, messages, params):
-        delay = float(params.custom_inputs.get("delay", 0))
+        delay = float((params.custom_inputs or {}).get("delay", 0))
         if delay:
             await asyncio.sleep(delay)
         return ChatCompletionResponse(

@@ -11,7 +11,7 @@ from modelport.types import ChatCompletionChunk, ChatCompletionResponse
 
 
 def _words(messages, params):
-    words = messages[-1].text.split() * int(params.custom_inputs.get("repeat", 1))
+    words = messages[-1].text.split() * int((params.custom_inputs or {}).get("repeat", 1))
     limit = params.token_limit
     finish = "stop"
     if limit is not None and len(words) > limit:
@@ -23,10 +23,10 @@ def _words(messages, params):
 
 
 def _produce(word, params):
-    delay = float(params.custom_inputs.get("delay", 0))
+    delay = float((params.custom_inputs or {}).get("delay", 0))
     if delay:
         time.sleep(delay)
-    log = params.custom_inputs.get("log")
+    log = (params.custom_inputs or {}).get("log")
     if log:
         with open(log, "a", encoding="utf-8") as file:
             file.write(word + "\n")
@@ -34,7 +34,7 @@ def _produce(word, params):
 
 class EchoChat(ChatModel):
     def predict(self, context, messages, params):
-        if params.custom_inputs.get("fail"):
+        if (params.custom_inputs or {}).get("fail"):
             raise RuntimeError("secret internal detail")
         words, finish = _words(messages, params)
         for word in words:
@@ -56,11 +56,11 @@ class EchoChat(ChatModel):
         )
 
     def predict_stream(self, context, messages, params):
-        if params.custom_inputs.get("fail") == "stream-start":
+        if (params.custom_inputs or {}).get("fail") == "stream-start":
             raise RuntimeError("secret internal detail")
         words, finish = _words(messages, params)
         for position, word in enumerate(words):
-            if params.custom_inputs.get("fail") == "mid-stream" and position == 1:
+            if (params.custom_inputs or {}).get("fail") == "mid-stream" and position == 1:
                 raise RuntimeError("secret internal detail")
             _produce(word, params)
             for i in range(params.n):
