@@ -4,7 +4,7 @@ Run it from anywhere: ``python examples/custom_inputs_chat_model.py``.
 
 ``params`` inside ``predict`` is a ``ChatParams``: every OpenAI parameter is an attribute
 (``params.max_tokens``, ``params.temperature``, ``params.stop``), and ``params.custom_inputs`` is
-the free-form dict the client sent, passed through untouched.
+the free-form dict the client sent, passed through untouched (None when it sent none).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class SeededWordModel(ChatModel):
     def predict(
         self, context: Context, messages: list[ChatMessage], params: ChatParams
     ) -> ChatCompletionResponse:
-        seed = params.custom_inputs.get("seed", "default")
+        seed = (params.custom_inputs or {}).get("seed", "default")
         limit = params.max_tokens or 5
         rng = random.Random(seed)
         words = [rng.choice(WORDS) for _ in range(limit)]

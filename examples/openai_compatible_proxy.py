@@ -53,7 +53,7 @@ class OpenAICompatibleProxy(ChatModel):
             arguments["stop"] = params.stop_sequences
         if params.n != 1:
             arguments["n"] = params.n
-        seed = params.custom_inputs.get("seed", params.seed)
+        seed = (params.custom_inputs or {}).get("seed", params.seed)
         if seed is not None:
             arguments["seed"] = int(seed)
         return arguments

@@ -79,7 +79,7 @@ class SeededModel(ChatModel):
     def predict(
         self, context: Context, messages: list[ChatMessage], params: ChatParams
     ) -> ChatCompletionResponse:
-        seed = params.custom_inputs.get("seed", "none")
+        seed = (params.custom_inputs or {}).get("seed", "none")
         words = messages[-1].text.split()[: params.max_tokens or 100]
         return ChatCompletionResponse(
             model="seeded",
@@ -301,3 +301,85 @@ def test_the_loaded_signature_prints_readably(tmp_path: Path) -> None:
     assert text.startswith("inputs: \n  ['messages': Array({role: string (required)")
     assert "\noutputs: \n  ['id': string (required)" in text
     assert text.endswith("params: \n  None\n")
+
+
+TUTORIAL_MODEL = '''
+from modelport import ChatModel, set_model
+from modelport.types import ChatChoice, ChatCompletionResponse, ChatMessage
+
+
+class FakeOllamaClient:
+    """Stands in for the remote LLM service of the tutorial (outside the project)."""
+
+    def chat(self, model, messages, options):
+        return {"message": {"content": f"{messages[-1]['content']} | options={options}"}}
+
+
+class OllamaModel(ChatModel):
+    def __init__(self):
+        self.model_name = None
+        self.client = None
+
+    def load_context(self, context):
+        self.model_name = "mistral:7b"
+        self.client = FakeOllamaClient()
+
+    def _prepare_options(self, params):
+        options = {}
+        if params:
+            if params.max_tokens is not None:
+                options["num_predict"] = params.max_tokens
+            if params.temperature is not None:
+                options["temperature"] = params.temperature
+            if params.top_p is not None:
+                options["top_p"] = params.top_p
+            if params.stop is not None:
+                options["stop"] = params.stop
+            if params.custom_inputs is not None:
+                options["seed"] = int(params.custom_inputs.get("seed", None))
+        return options
+
+    def predict(self, context, messages, params=None):
+        ollama_messages = [{"role": msg.role, "content": msg.content} for msg in messages]
+        options = self._prepare_options(params)
+        response = self.client.chat(
+            model=self.model_name, messages=ollama_messages, options=options
+        )
+        return ChatCompletionResponse(
+            choices=[
+                ChatChoice(
+                    index=0,
+                    message=ChatMessage(role="assistant", content=response["message"]["content"]),
+                )
+            ],
+            model=self.model_name,
+        )
+
+
+set_model(OllamaModel())
+'''
+
+
+def test_the_mlflow_chat_model_tutorial_as_written(tmp_path: Path) -> None:
+    (tmp_path / "ollama_model.py").write_text(TUTORIAL_MODEL)
+    modelport.save_model(
+        tmp_path / "ollama",
+        python_model=str(tmp_path / "ollama_model.py"),
+        input_example={"messages": [{"role": "user", "content": "Hello, how are you?"}]},
+    )
+    loaded = modelport.load_model(tmp_path / "ollama")
+
+    plain = loaded.predict({"messages": [{"role": "user", "content": "Hi"}]})
+    seeded = loaded.predict(
+        data={
+            "messages": [{"role": "user", "content": "What is MLflow?"}],
+            "max_tokens": 25,
+            "custom_inputs": {"seed": "321"},
+        }
+    )
+
+    assert plain["choices"][0]["message"]["content"] == "Hi | options={'temperature': 1.0}"
+    assert seeded["choices"][0]["message"]["content"] == (
+        "What is MLflow? | options={'num_predict': 25, 'temperature': 1.0, 'seed': 321}"
+    )
+    assert seeded["model"] == "mistral:7b"

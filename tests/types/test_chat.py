@@ -271,6 +271,7 @@ def test_params_read_as_attributes() -> None:
     params = parsed.params
 
     assert isinstance(params, ChatParams)
+    assert params.custom_inputs is not None
     assert params.custom_inputs.get("seed") == "abc"
     assert params.max_tokens == 7
     assert params.temperature == 0.3
@@ -283,7 +284,8 @@ def test_params_defaults_follow_openai() -> None:
     params = ChatCompletionRequest.parse(request()).params
 
     assert (params.n, params.temperature, params.stream) == (1, 1.0, False)
-    assert params.max_tokens is None and params.custom_inputs == {}
+    # custom_inputs is None when not sent, as in MLflow (tutorials test `is not None`)
+    assert params.max_tokens is None and params.custom_inputs is None
     assert params.token_limit is None and params.include_usage is False
 
 

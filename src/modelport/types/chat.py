@@ -145,7 +145,8 @@ class ChatParams(RequestModel):
     user: str | None = None
     # modelport extension
     top_k: int | None = Field(default=None, ge=1)
-    custom_inputs: dict[str, Any] = Field(default_factory=dict)
+    # None when the client sent none, as in MLflow (tutorials test `is not None`)
+    custom_inputs: dict[str, Any] | None = None
 
     @field_validator("stop")
     @classmethod

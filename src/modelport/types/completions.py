@@ -29,7 +29,7 @@ class CompletionParams(RequestModel):
     user: str | None = None
     # modelport extension
     top_k: int | None = Field(default=None, ge=1)
-    custom_inputs: dict[str, Any] = Field(default_factory=dict)
+    custom_inputs: dict[str, Any] | None = None
 
     @field_validator("stop")
     @classmethod
