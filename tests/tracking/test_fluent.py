@@ -235,3 +235,27 @@ def test_importing_modelport_does_not_import_the_database_layer() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_registration_that_fails_after_saving_leaves_no_model_behind(
+    tmp_path: Path, chat_model_file: Path
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    with mt.start_run() as run:
+        mt.log_param("ready", 1)  # creates the store
+        engine = create_engine(f"sqlite:///{tmp_path / 'modelport.db'}")
+        with engine.begin() as connection:  # the database itself refuses new versions
+            connection.execute(
+                text(
+                    "CREATE TRIGGER registry_down BEFORE INSERT ON model_versions "
+                    "BEGIN SELECT RAISE(ABORT, 'registry is down'); END"
+                )
+            )
+        engine.dispose()
+        with pytest.raises(AlreadyExistsError, match="registry is down"):
+            mt.log_model("chat", python_model=chat_model_file, registered_model_name="bot")
+    assert not (Path(run.info.artifact_uri) / "chat").exists()
+    assert mt.get_run(run.info.run_id).models == ()
+    with pytest.raises(NotFoundError, match="'bot'"):
+        mt.TrackingClient().get_registered_model("bot")

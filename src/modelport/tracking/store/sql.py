@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from modelport.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
@@ -30,7 +30,12 @@ from modelport.tracking.entities import (
     RunInfo,
     RunStatus,
 )
-from modelport.tracking.store.engine import SessionFactory, ensure_schema, with_retries
+from modelport.tracking.store.engine import (
+    SessionFactory,
+    StoreError,
+    ensure_schema,
+    with_retries,
+)
 from modelport.tracking.store.models import (
     SqlExperiment,
     SqlExperimentTag,
@@ -62,6 +67,11 @@ from modelport.tracking.validation import (
 MAX_INTEGRITY_RETRIES = 5
 
 
+def _store_failed(exc: SQLAlchemyError) -> StoreError:
+    reason = getattr(exc, "orig", None) or exc
+    return StoreError(f"The tracking database failed: {type(reason).__name__}: {reason}")
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -88,21 +98,40 @@ class SqlStore:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _write(self, work: Any) -> Any:
-        """Run ``work(session)`` in one write transaction, retried while the database is busy."""
+    def _write(self, work: Any, *, conflict_retries: int = 0) -> Any:
+        """Run ``work(session)`` in one write transaction, retried while the database is busy.
+
+        A unique-key clash with a concurrent writer is retried ``conflict_retries`` times, then
+        reported as :class:`AlreadyExistsError`; any other database failure as ``StoreError``.
+        """
 
         def attempt() -> Any:
             with self.sessions.write() as session:
                 return work(session)
 
-        return with_retries(self.engine, attempt)
+        for attempt_number in range(conflict_retries + 1):
+            try:
+                return with_retries(self.engine, attempt)
+            except IntegrityError as exc:
+                if attempt_number < conflict_retries:
+                    continue
+                raise AlreadyExistsError(
+                    f"The tracking store refused the change (a concurrent or conflicting "
+                    f"write): {exc.orig}"
+                ) from exc
+            except SQLAlchemyError as exc:
+                raise _store_failed(exc) from exc
+        raise AssertionError("unreachable")
 
     def _read(self, work: Any) -> Any:
         def attempt() -> Any:
             with self.sessions.read() as session:
                 return work(session)
 
-        return with_retries(self.engine, attempt)
+        try:
+            return with_retries(self.engine, attempt)
+        except SQLAlchemyError as exc:
+            raise _store_failed(exc) from exc
 
     # --- experiments --------------------------------------------------------------------------
 
@@ -183,7 +212,7 @@ class SqlStore:
                 return found
             try:
                 return self.get_experiment(self.create_experiment(name))
-            except (AlreadyExistsError, IntegrityError):
+            except AlreadyExistsError:
                 continue  # created by someone else in the meantime
         raise NotFoundError(f"Experiment '{name}' could not be created or found")
 
@@ -720,14 +749,8 @@ class SqlStore:
             session.flush()
             return self._version_record(session, row)
 
-        for attempt in range(MAX_INTEGRITY_RETRIES):
-            try:
-                result: ModelVersion = self._write(work)
-                return result
-            except IntegrityError:
-                if attempt == MAX_INTEGRITY_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        result: ModelVersion = self._write(work, conflict_retries=MAX_INTEGRITY_RETRIES)
+        return result
 
     def get_model_version(self, name: str, version: Any) -> ModelVersion:
         number = check_version(version)
