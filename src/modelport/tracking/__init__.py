@@ -45,6 +45,7 @@ from modelport.tracking.fluent import (
     set_tracking_uri,
     start_run,
 )
+from modelport.tracking.store.engine import StoreError
 from modelport.tracking.uris import register_schemes
 
 register_schemes()
@@ -61,6 +62,7 @@ __all__ = [
     "RunData",
     "RunInfo",
     "RunStatus",
+    "StoreError",
     "TrackingClient",
     "active_run",
     "end_run",

@@ -99,5 +99,9 @@ def test_an_invalid_database_uri_is_rejected_with_the_accepted_forms() -> None:
 
 
 def test_an_unreachable_database_raises_a_store_error(tmp_path: Path) -> None:
-    with pytest.raises(store_engine.StoreError, match="Cannot open the tracking database"):
-        TrackingClient("postgresql+psycopg://nobody:pw@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(
+        store_engine.StoreError, match="Cannot open the tracking database"
+    ) as caught:
+        TrackingClient("postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none?connect_timeout=2")
+    assert "s3cret" not in caught.value.message
+    assert caught.value.status_code == 503

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from modelport.errors import InvalidRequestError, ModelportError
+from modelport.errors import InvalidRequestError, ServiceUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,10 @@ _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
 
-class StoreError(ModelportError):
-    """The tracking database cannot be reached or used."""
+class StoreError(ServiceUnavailableError):
+    """The tracking database cannot be reached or used (a 503 in the error tree)."""
+
+    default_code = "tracking_store_unavailable"
 
 
 def _is_sqlite(engine: Engine) -> bool:
