@@ -143,30 +143,27 @@ def _convert(gguf: Path, target: Path, progress: bool) -> None:
     """De-quantize the GGUF with transformers and save an ordinary Hugging Face folder."""
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+
+        from modelport.flavors.transformers.progress import hf_progress_bars
     except ImportError as exc:
         raise DemoBuildError(
             f"building the demo model needs: pip install 'modelport[transformers]' ({exc})"
         ) from None
-    if not progress:
-        hf_logging.disable_progress_bar()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    except ImportError as exc:
-        raise DemoBuildError(
-            f"reading the GGUF file needs the 'gguf' and 'accelerate' packages: "
-            f"pip install 'modelport[transformers]' ({exc})"
-        ) from None
-    finally:
-        if not progress:
-            hf_logging.enable_progress_bar()
-    # transformers keeps the GGUF quantizer on the de-quantized model and then refuses to save it
-    setattr(model, "hf_quantizer", None)  # noqa: B010
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(target)
-    tokenizer.save_pretrained(target)
+    with hf_progress_bars(progress):
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        except ImportError as exc:
+            raise DemoBuildError(
+                "reading the GGUF file needs the 'gguf' and 'accelerate' packages: "
+                f"pip install 'modelport[transformers]' ({exc})"
+            ) from None
+        # transformers keeps the GGUF quantizer on the de-quantized model, then refuses to save
+        setattr(model, "hf_quantizer", None)  # noqa: B010
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(target)
+        tokenizer.save_pretrained(target)
 
 
 def demo_hf_folder(progress: bool = True) -> Path:

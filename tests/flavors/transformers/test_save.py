@@ -248,3 +248,15 @@ def test_loading_another_flavor_or_nothing_is_refused(tmp_path: Path) -> None:
     Manifest(flavor="python").write(tmp_path / "other")
     with pytest.raises(PackageError, match="not a transformers one"):
         modelport.transformers.load_model(tmp_path / "other")
+
+
+def test_progress_false_is_silent(
+    tmp_path: Path, tiny_llama: tuple[Any, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    model, tokenizer = tiny_llama
+    modelport.transformers.save_model(
+        tmp_path / "pkg",
+        transformers_model={"model": model, "tokenizer": tokenizer},
+        progress=False,
+    )
+    assert capfd.readouterr().err == ""

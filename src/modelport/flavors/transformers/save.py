@@ -22,7 +22,7 @@ from modelport.flavors.transformers.config import (
     TransformersConfig,
     engine_config_to_dict,
 )
-from modelport.flavors.transformers.progress import Progress
+from modelport.flavors.transformers.progress import Progress, hf_progress_bars
 from modelport.package.manifest import Manifest, directory_size
 from modelport.package.requirements import write_requirements
 from modelport.package.save import (
@@ -252,7 +252,10 @@ def save_model(
                 assert folder is not None
                 _copy_folder(folder, target, shown)
             else:
-                with shown.status(f"Writing the weights of {flavor_config.model_name}"):
+                with (
+                    shown.status(f"Writing the weights of {flavor_config.model_name}"),
+                    hf_progress_bars(progress),
+                ):
                     model.save_pretrained(target)
                     tokenizer.save_pretrained(target)
         TransformersConfig.check_max_new_tokens(config)
