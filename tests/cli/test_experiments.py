@@ -43,8 +43,21 @@ def test_json_output_lists_every_experiment(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_an_empty_store_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    TrackingClient(tmp_path / "other")
     assert main(["experiments", "list", "--tracking-uri", str(tmp_path / "other")]) == 0
     assert "No experiments" in capsys.readouterr().out
+
+
+def test_a_missing_store_is_reported_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["experiments", "list"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"No tracking store at {tmp_path / 'modelport.db'} yet (choose one with --tracking-uri)."
+    )
+    assert main(["experiments", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert not (tmp_path / "modelport.db").exists()
 
 
 def test_a_bad_tracking_uri_is_one_line_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:

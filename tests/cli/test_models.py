@@ -102,5 +102,16 @@ def test_bad_input_is_one_line_naming_the_problem(
 
 
 def test_no_models_yet_says_how_to_register(capsys: pytest.CaptureFixture[str]) -> None:
+    TrackingClient()
     assert main(["models", "list"]) == 0
     assert "No registered models yet" in capsys.readouterr().out
+
+
+def test_reading_a_missing_store_does_not_create_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "versions", "bot"]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"error: No tracking store at {tmp_path / 'modelport.db'}: log a run there first"
+    )
+    assert not (tmp_path / "modelport.db").exists()

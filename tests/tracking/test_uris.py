@@ -72,9 +72,12 @@ def test_load_model_resolves_every_form(chat_model_file: Path) -> None:
         assert loaded.metadata.model_uuid == info.model_uuid
 
 
-def test_unknown_things_in_uris_raise_not_found_naming_them(chat_model_file: Path) -> None:
-    with pytest.raises(NotFoundError, match="Registered model 'ghost' not found"):
+def test_unknown_things_in_uris_raise_not_found_naming_them(
+    chat_model_file: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(NotFoundError, match="Registered model 'ghost' not found") as caught:
         modelport.load_model("models:/ghost@production")
+    assert f"in the tracking store {tmp_path}" in caught.value.message
     mt.log_model("chat", python_model=chat_model_file, registered_model_name="bot")
     with pytest.raises(NotFoundError, match="'bot' has no version 9"):
         modelport.load_model("models:/bot/9")

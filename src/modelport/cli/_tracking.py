@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 
@@ -19,10 +20,39 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def client(args: argparse.Namespace) -> Any:
+def missing_store(args: argparse.Namespace) -> str | None:
+    """The path of the SQLite store these arguments name, when it does not exist yet.
+
+    Reading commands say so instead of creating an empty database as a side effect.
+    """
+    from modelport.tracking.config import resolve_store
+
+    location = resolve_store(args.tracking_uri)
+    if not location.db_uri.startswith("sqlite:///"):
+        return None
+    path = location.db_uri[len("sqlite:///") :]
+    return None if Path(path).exists() else path
+
+
+def client(args: argparse.Namespace, *, create: bool = False) -> Any:
+    """A client on the chosen store; a missing SQLite store is a NotFoundError unless ``create``."""
+    from modelport.errors import NotFoundError
     from modelport.tracking import TrackingClient
 
+    path = missing_store(args)
+    if path is not None and not create:
+        raise NotFoundError(
+            f"No tracking store at {path}: log a run there first, or choose one with "
+            "--tracking-uri or MODELPORT_TRACKING_URI"
+        )
     return TrackingClient(args.tracking_uri)
+
+
+def say_no_store(args: argparse.Namespace, path: str) -> None:
+    if args.json:
+        print_json([])
+    else:
+        print(f"No tracking store at {path} yet (choose one with --tracking-uri).")
 
 
 def print_json(data: Any) -> None:

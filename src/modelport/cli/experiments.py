@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from modelport.cli._tracking import add_store_arguments, client, print_json, table, when
+from modelport.cli._tracking import (
+    add_store_arguments,
+    client,
+    missing_store,
+    print_json,
+    say_no_store,
+    table,
+    when,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -17,6 +25,10 @@ def register(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    path = missing_store(args)
+    if path is not None:
+        say_no_store(args, path)
+        return 0
     tracking = client(args)
     experiments = tracking.search_experiments()
     if args.json:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from modelport.cli._tracking import add_store_arguments, client, print_json, table, when
+from modelport.cli._tracking import (
+    add_store_arguments,
+    client,
+    missing_store,
+    print_json,
+    say_no_store,
+    table,
+    when,
+)
 from modelport.errors import InvalidRequestError
 
 
@@ -43,6 +51,10 @@ def register(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    path = missing_store(args)
+    if path is not None:
+        say_no_store(args, path)
+        return 0
     models = client(args).search_registered_models()
     if args.json:
         print_json([m.to_dict() for m in models])
@@ -116,7 +128,9 @@ def run_alias(args: argparse.Namespace) -> int:
 
 
 def run_register(args: argparse.Namespace) -> int:
-    version = client(args).register_model(args.model_uri, args.name, description=args.description)
+    version = client(args, create=True).register_model(
+        args.model_uri, args.name, description=args.description
+    )
     if args.json:
         print_json(version.to_dict())
     else:

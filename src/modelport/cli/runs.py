@@ -10,7 +10,9 @@ from modelport.cli._tracking import (
     client,
     compact,
     duration,
+    missing_store,
     print_json,
+    say_no_store,
     table,
     when,
 )
@@ -40,6 +42,10 @@ def register(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    path = missing_store(args)
+    if path is not None:
+        say_no_store(args, path)
+        return 0
     tracking = client(args)
     if args.experiment is not None:
         experiment = tracking.get_experiment_by_name(args.experiment)

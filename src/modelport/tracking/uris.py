@@ -89,7 +89,16 @@ def resolve_with_current_store(uri: str) -> Path:
     """The resolver registered with the core: uses the current tracking URI."""
     from modelport.tracking import fluent
 
-    return resolve(fluent.client(), uri)
+    client = fluent.client()
+    try:
+        return resolve(client, uri)
+    except NotFoundError as exc:
+        # Running in the wrong folder is the usual cause: say which store was searched.
+        raise NotFoundError(
+            f"{exc.message} (in the tracking store {client.display_uri}; point "
+            "MODELPORT_TRACKING_URI at another store if needed)",
+            param=exc.param,
+        ) from None
 
 
 def register_schemes() -> None:
