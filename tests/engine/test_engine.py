@@ -16,8 +16,6 @@ from modelport.errors import (
     ServiceUnavailableError,
 )
 
-from .conftest import TINY_CONTEXT
-
 MakeEngine = Callable[..., GenerationEngine]
 
 
@@ -315,15 +313,19 @@ def test_a_request_larger_than_the_kv_budget_is_refused(
         engine.submit(prompts[3], greedy(50))
 
 
-def test_prompt_beyond_the_context_is_refused(make_engine: MakeEngine) -> None:
+def test_prompt_beyond_the_context_is_refused(make_engine: MakeEngine, tiny_model: Any) -> None:
+    context = tiny_model.config.max_position_embeddings
     engine = make_engine()
-    with pytest.raises(ContextLengthExceededError, match=str(TINY_CONTEXT)):
-        engine.submit([5] * TINY_CONTEXT, greedy(4))
+    with pytest.raises(ContextLengthExceededError, match=str(context)):
+        engine.submit([5] * context, greedy(4))
 
 
-def test_generation_stops_at_the_end_of_the_context(make_engine: MakeEngine) -> None:
+def test_generation_stops_at_the_end_of_the_context(
+    make_engine: MakeEngine, tiny_model: Any
+) -> None:
+    context = tiny_model.config.max_position_embeddings
     engine = make_engine()
-    handle = engine.submit([5] * (TINY_CONTEXT - 3), greedy(50))
+    handle = engine.submit([5] * (context - 3), greedy(50))
     collect(handle)
     assert len(handle.completion_tokens[0]) == 3
     assert handle.finish_reasons == ["length"]

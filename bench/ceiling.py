@@ -1,0 +1,125 @@
+"""In-process reference figures on the same model: plain ``model.generate``.
+
+* batch 1: ``generate`` on one prompt at a time (the single-user reference, and its decode
+  speed with the prefill taken out);
+* batch c: one ``generate`` call over c prompts, left-padded — the static-batch ceiling that a
+  server batching c concurrent clients is compared with. Tokens after a row's EOS are padding and
+  are not counted (a server stops those rows too).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.prompts import messages
+
+
+def load_demo() -> tuple[Any, Any]:
+    """The demo model as a plain transformers model and tokenizer (fp32, eval mode)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from modelport.demo import demo_hf_folder
+
+    folder = demo_hf_folder()
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    model.eval()
+    return model, AutoTokenizer.from_pretrained(folder)
+
+
+def _prompt_ids(tokenizer: Any, index: int) -> list[int]:
+    ids = tokenizer.apply_chat_template(
+        messages(index), add_generation_prompt=True, tokenize=True, return_dict=False
+    )
+    return list(ids)
+
+
+def _eos_ids(model: Any) -> set[int]:
+    eos = model.generation_config.eos_token_id
+    return set(eos if isinstance(eos, list) else [eos])
+
+
+def _count_until_eos(rows: list[list[int]], eos: set[int]) -> int:
+    total = 0
+    for row in rows:
+        for token in row:
+            if token in eos:
+                break
+            total += 1
+    return total
+
+
+def static_batch(model: Any, tokenizer: Any, batch: int, max_new_tokens: int) -> dict[str, Any]:
+    """One ``generate`` call over ``batch`` prompts; output tok/s of wall time."""
+    import torch
+
+    prompts = [_prompt_ids(tokenizer, i) for i in range(batch)]
+    width = max(len(p) for p in prompts)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+    with torch.inference_mode():
+        start = time.perf_counter()
+        out = model.generate(
+            input_ids=input_ids,
+            attention_mask=mask,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=pad,
+        )
+        elapsed = time.perf_counter() - start
+    tokens = _count_until_eos(out[:, width:].tolist(), _eos_ids(model))
+    return {
+        "concurrency": batch,
+        "output_tokens": tokens,
+        "duration_s": elapsed,
+        "output_tok_s": tokens / elapsed,
+        "forced_tok_s": out[:, width:].numel() / elapsed,
+    }
+
+
+def single_stream(
+    model: Any, tokenizer: Any, max_new_tokens: int, prompts: int = 4
+) -> dict[str, Any]:
+    """``generate`` one prompt at a time: tok/s, time to first token and decode speed."""
+    import torch
+
+    tokens, elapsed, first, decode_rates = 0, 0.0, [], []
+    eos = _eos_ids(model)
+    with torch.inference_mode():
+        for i in range(prompts):
+            input_ids = torch.tensor([_prompt_ids(tokenizer, i)])
+            start = time.perf_counter()
+            model.generate(input_ids=input_ids, max_new_tokens=1, do_sample=False)
+            prefill = time.perf_counter() - start
+            start = time.perf_counter()
+            out = model.generate(
+                input_ids=input_ids, max_new_tokens=max_new_tokens, do_sample=False
+            )
+            run = time.perf_counter() - start
+            count = _count_until_eos(out[:, input_ids.shape[1] :].tolist(), eos)
+            tokens += count
+            elapsed += run
+            first.append(prefill)
+            if count > 1 and run > prefill:
+                decode_rates.append((count - 1) / (run - prefill))
+    return {
+        "concurrency": 1,
+        "output_tokens": tokens,
+        "duration_s": elapsed,
+        "output_tok_s": tokens / elapsed,
+        "ttft_ms": {"p50": sorted(first)[len(first) // 2] * 1000},
+        "decode_tok_s": sum(decode_rates) / len(decode_rates) if decode_rates else None,
+    }
+
+
+def ceiling(levels: list[int], max_new_tokens: int) -> list[dict[str, Any]]:
+    """The reference figure at each concurrency level."""
+    model, tokenizer = load_demo()
+    static_batch(model, tokenizer, 2, 4)  # warm-up
+    return [
+        single_stream(model, tokenizer, max_new_tokens)
+        if level == 1
+        else static_batch(model, tokenizer, level, max_new_tokens)
+        for level in levels
+    ]
