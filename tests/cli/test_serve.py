@@ -114,7 +114,8 @@ def test_api_key_from_the_environment(start, echo_package: str) -> None:
     assert ok.status_code == 200
 
 
-def test_sigterm_drains_then_exits_0(start, echo_package: str) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_drains_then_exits_0(start, echo_package: str, stop_signal: int) -> None:
     server = start("-m", echo_package, "--shutdown-timeout", "10")
     url = server.wait_ready()
     results: dict[str, httpx.Response] = {}
@@ -129,7 +130,7 @@ def test_sigterm_drains_then_exits_0(start, echo_package: str) -> None:
     while "modelport_requests_in_flight 1.0" not in httpx.get(f"{url}/metrics").text:
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    server.process.send_signal(signal.SIGTERM)
+    server.process.send_signal(stop_signal)
     time.sleep(0.2)
     refused = httpx.post(f"{url}/v1/chat/completions", json={"messages": MSG})
     assert refused.status_code == 503

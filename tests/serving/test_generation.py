@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -63,6 +64,21 @@ def test_client_leaving_mid_stream_stops_generation(
     assert 3 <= produced < 20  # of 100 words: it stopped within a step or two of leaving
     metrics = httpx.get(f"{server.url}/metrics").text
     assert "modelport_requests_in_flight 0.0" in metrics
+
+
+def test_a_slow_sync_model_never_blocks_the_event_loop(shared_server, tmp_path: Path) -> None:
+    body = _slow_words(tmp_path / "a.log", words=8, delay=0.1)
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(
+            httpx.post, f"{shared_server.v1}/chat/completions", json=body, timeout=30
+        )
+        time.sleep(0.1)
+        for _ in range(5):
+            started = time.monotonic()
+            assert httpx.get(f"{shared_server.url}/ping").status_code == 200
+            assert time.monotonic() - started < 0.3  # answered while the model sleeps
+        assert not slow.done()
+        assert slow.result().status_code == 200
 
 
 def test_non_streamed_timeout_is_504(serve, packages: dict[str, str], tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.errors import (
@@ -93,6 +94,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            status = 499  # the client left before its body was read; nobody to answer
         except Exception as exc:
             log.error("[%s] unexpected error", request_id, exc_info=exc)
             if not response_started:
