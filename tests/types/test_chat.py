@@ -18,6 +18,7 @@ from modelport.types import (
     ContentPart,
     ErrorResponse,
     ResponseFormat,
+    TokenUsageStats,
     ToolCall,
     Usage,
 )
@@ -336,3 +337,17 @@ def test_response_format_keeps_its_fields() -> None:
     given = {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}, "strict": True}
 
     assert ResponseFormat.parse(given).to_dict() == given
+
+
+def test_mlflow_names_from_dict_and_token_usage_stats() -> None:
+    data = {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}],
+        "usage": TokenUsageStats(prompt_tokens=1, completion_tokens=2, total_tokens=3),
+    }
+
+    response = ChatCompletionResponse.from_dict(data)
+
+    assert response.usage == Usage(prompt_tokens=1, completion_tokens=2)
+    assert ChatMessage.from_dict({"role": "user", "content": "x"}).text == "x"
+    with pytest.raises(InvalidRequestError, match="'choices'"):
+        ChatCompletionResponse.from_dict({"model": "m"})

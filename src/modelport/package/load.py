@@ -285,8 +285,8 @@ class LoadedModel:
                 f"{type(self._model).__name__}.predict() must return a "
                 f"{self._task.response_type.__name__}, got {type(result).__name__}"
                 + (
-                    f" {str(result)[:100]}: wrap it as "
-                    f"{self._task.response_type.__name__}(**the_dict) (nested dicts are accepted)"
+                    f" {str(result)[:100]}: build one with "
+                    f"{self._task.response_type.__name__}.from_dict(the_dict)"
                     if isinstance(result, Mapping)
                     else ""
                 )

@@ -223,6 +223,9 @@ class Usage(WireModel):
         return self
 
 
+TokenUsageStats = Usage  # MLflow's name for the same object
+
+
 class ChatChoice(WireModel):
     finish_reason: FinishReason = "stop"
     index: int = 0
