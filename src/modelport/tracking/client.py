@@ -24,8 +24,9 @@ from modelport.tracking.entities import (
     Run,
     RunStatus,
 )
+from modelport.tracking.store.base import now_ms
 from modelport.tracking.store.engine import create_store_engine
-from modelport.tracking.store.sql import SqlStore, now_ms
+from modelport.tracking.store.sql import SqlStore
 from modelport.tracking.validation import check_name
 
 _stores: dict[tuple[str, str], SqlStore] = {}

@@ -27,7 +27,7 @@ from modelport.tracking.entities import (
     RunInfo,
     RunStatus,
 )
-from modelport.tracking.store.sql import now_ms
+from modelport.tracking.store.base import now_ms
 
 log = logging.getLogger(__name__)
 
