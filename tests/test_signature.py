@@ -332,3 +332,28 @@ def test_chat_and_completions_signatures_name_their_inputs() -> None:
     assert chat.inputs is not None and chat.inputs["required"] == ["messages"]
     assert completions.inputs is not None and completions.inputs["required"] == ["prompt"]
     assert "'messages': Array({role: string (required)" in repr(chat)
+
+
+def test_mlflow_spellings_model_signature_and_dtype() -> None:
+    from modelport import ModelSignature
+
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", "prompt")]),
+        outputs=Schema([ColSpec("string", "candidates")]),
+        params=ParamSchema(
+            [
+                ParamSpec("temperature", "float", default=0.1),
+                ParamSpec(name="max_tokens", dtype="integer", default=1000),
+            ]
+        ),
+    )
+
+    assert signature == prompt_signature()
+    assert ParamSpec("k", dtype="long").type == "long"
+
+
+def test_a_paramspec_needs_its_type_once() -> None:
+    with pytest.raises(SchemaEnforcementError, match="needs its type, given once"):
+        ParamSpec("k")
+    with pytest.raises(SchemaEnforcementError, match="needs its type, given once"):
+        ParamSpec("k", "long", dtype="long")

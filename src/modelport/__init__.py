@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 from modelport.flavors.python import save_model
 from modelport.model import ChatModel, CompletionModel, Context, PythonModel, set_model
 from modelport.package.load import LoadedModel, load_model
-from modelport.signature import ColSpec, ParamSchema, ParamSpec, Schema, Signature, infer_signature
+from modelport.signature import (
+    ColSpec,
+    ModelSignature,
+    ParamSchema,
+    ParamSpec,
+    Schema,
+    Signature,
+    infer_signature,
+)
 
 if TYPE_CHECKING:
     from modelport.tracking import (
@@ -74,6 +82,7 @@ __all__ = [
     "CompletionModel",
     "Context",
     "LoadedModel",
+    "ModelSignature",
     "ParamSchema",
     "ParamSpec",
     "PythonModel",

@@ -21,6 +21,7 @@ from typing import Any
 from modelport.errors import SchemaEnforcementError
 
 JsonSchema = dict[str, Any]
+TypeSpec = str | Mapping[str, Any] | type  # an MLflow type name, a Python type or a JSON Schema
 
 _TYPE_NAMES: dict[str, JsonSchema] = {
     "string": {"type": "string"},
@@ -73,17 +74,36 @@ class ColSpec:
     required: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ParamSpec:
     """One inference parameter with its default: ``ParamSpec("temperature", "double", 0.1)``.
 
-    ``shape=(-1,)`` makes it a list of that type.
+    ``shape=(-1,)`` makes it a list of that type. The type may also be given as ``dtype=``
+    (MLflow's keyword).
     """
 
     name: str
     type: str | Mapping[str, Any] | type
     default: Any = None
     shape: tuple[int, ...] | None = None
+
+    def __init__(
+        self,
+        name: str,
+        type: TypeSpec | None = None,
+        default: Any = None,
+        shape: tuple[int, ...] | None = None,
+        *,
+        dtype: TypeSpec | None = None,
+    ) -> None:
+        if (type is None) == (dtype is None):
+            raise SchemaEnforcementError(
+                f"ParamSpec {name!r} needs its type, given once: ParamSpec(name, type, default)"
+            )
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "type", type if type is not None else dtype)
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "shape", shape)
 
 
 class Schema(list):  # type: ignore[type-arg,unused-ignore]
@@ -162,6 +182,9 @@ class Signature:
             f"outputs: \n  {_describe_top(self.outputs)}\n"
             f"params: \n  {_describe_top(self.params, params=True)}\n"
         )
+
+
+ModelSignature = Signature  # MLflow's name (mlflow.models.ModelSignature)
 
 
 # --- readable descriptions --------------------------------------------------------------------
