@@ -98,6 +98,27 @@ def test_non_streamed_timeout_is_504(serve, packages: dict[str, str], tmp_path: 
     client.close()
 
 
+def test_a_timed_out_sync_call_is_told_to_stop(
+    serve, packages: dict[str, str], tmp_path: Path
+) -> None:
+    server = serve({"echo": packages["echo"]}, timeout=0.3)
+    log = tmp_path / "words.log"
+    reply = httpx.post(f"{server.v1}/chat/completions", json=_slow_words(log), timeout=30)
+    assert reply.status_code == 504
+    _wait_until_stable(log)
+    words = log.read_text().splitlines()
+    assert words[-1] == "<cancelled>" and len(words) < 20  # of 100
+
+
+def test_a_client_leaving_a_non_streamed_call_cancels_it(shared_server, tmp_path: Path) -> None:
+    log = tmp_path / "words.log"
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{shared_server.v1}/chat/completions", json=_slow_words(log), timeout=0.3)
+    _wait_until_stable(log)
+    words = log.read_text().splitlines()
+    assert words[-1] == "<cancelled>" and len(words) < 20
+
+
 def test_stream_past_its_timeout_ends_with_a_timeout_event_and_stops(
     serve, packages: dict[str, str], tmp_path: Path
 ) -> None:

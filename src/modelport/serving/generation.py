@@ -4,7 +4,9 @@
 chunk has already arrived (so errors before it become HTTP statuses, not broken streams).
 
 Model code never runs on the event loop: sync calls go to a bounded thread pool. A non-streamed
-sync call that times out is abandoned (Python cannot interrupt a thread; its result is dropped).
+sync call that is cancelled (time limit, client gone) is abandoned, since Python cannot interrupt
+a thread: its result is dropped and its ``modelport.cancellation`` token is cancelled, so model
+code that listens to it stops early.
 A stream is iterated one item per thread call, so cancelling it (client gone, time limit) waits
 for the current step and then closes the model's own stream: generation stops within one step.
 """
@@ -22,6 +24,7 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
+from modelport.cancellation import CancelToken, bind_token
 from modelport.package.load import LoadedModel
 from modelport.serving.limits import Deadline, Limiter, Slot
 from modelport.serving.metrics import Metrics
@@ -43,10 +46,21 @@ class Runtime:
     metrics: Metrics | None = None
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """A whole sync call in the pool; abandoned (not awaited) if the request is cancelled."""
-        return await anyio.to_thread.run_sync(
-            partial(fn, *args), abandon_on_cancel=True, limiter=self.threads
-        )
+        """A whole sync call in the pool. If the request is cancelled the call is abandoned (not
+        awaited) and its :class:`CancelToken` cancelled, so model code that listens stops."""
+        token = CancelToken()
+
+        def call() -> T:
+            with bind_token(token):
+                return fn(*args)
+
+        try:
+            return await anyio.to_thread.run_sync(
+                call, abandon_on_cancel=True, limiter=self.threads
+            )
+        except anyio.get_cancelled_exc_class():
+            token.cancel()
+            raise
 
     async def run_step(self, fn: Callable[..., T], *args: Any) -> T:
         """One step of a sync stream (or its close): always runs to its end, even if cancelled."""

@@ -1,12 +1,14 @@
 """A chat model for the server tests: echoes the last message, word by word when streamed.
 
 ``custom_inputs`` steer it: ``delay`` (seconds per word), ``repeat`` (say the text N times),
-``fail`` (raise), ``log`` (a file that gets one line per word produced).
+``fail`` (raise), ``log`` (a file that gets one line per word produced). A non-streamed call
+stops early when the server cancels its request (``modelport.cancellation``).
 """
 
 import time
 
 from modelport import ChatModel, set_model
+from modelport.cancellation import current_token
 from modelport.types import ChatCompletionChunk, ChatCompletionResponse
 
 
@@ -37,7 +39,11 @@ class EchoChat(ChatModel):
         if (params.custom_inputs or {}).get("fail"):
             raise RuntimeError("secret internal detail")
         words, finish = _words(messages, params)
+        token = current_token()
         for word in words:
+            if token is not None and token.cancelled:
+                _produce("<cancelled>", params)
+                break
             _produce(word, params)
         text = " ".join(words)
         return ChatCompletionResponse(

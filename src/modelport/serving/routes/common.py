@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
@@ -18,6 +20,8 @@ from modelport.serving.sse import EventStreamResponse
 from modelport.types._base import RequestModel
 
 log = logging.getLogger("modelport.serving")
+T = TypeVar("T")
+CLIENT_GONE = 499  # nginx's status for a client that closed the connection (logged, never seen)
 
 _ROUTE_OF_TASK = {"llm/v1/chat": "/v1/chat/completions", "llm/v1/completions": "/v1/completions"}
 
@@ -70,5 +74,29 @@ async def answer(request: Request, served: ServedModel, typed: RequestModel) -> 
     if getattr(typed, "stream", False):
         stream = await open_stream(served, typed, ctx.runtime)
         return EventStreamResponse(stream, request_id)
-    response = await respond(served, typed, ctx.runtime)
-    return JSONResponse(response.to_dict())
+    outcome = await cancel_on_disconnect(request, lambda: respond(served, typed, ctx.runtime))
+    if outcome is None:
+        return Response(status_code=CLIENT_GONE)
+    return JSONResponse(outcome.to_dict())
+
+
+async def cancel_on_disconnect(request: Request, work: Callable[[], Awaitable[T]]) -> T | None:
+    """Run ``work`` (its body already read); cancel it if the client leaves first (→ None)."""
+    outcome: dict[str, Any] = {}
+    async with anyio.create_task_group() as tasks:
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            log.info("[%s] the client left; cancelling", request_id_of(request))
+            tasks.cancel_scope.cancel()
+
+        tasks.start_soon(watch)
+        try:
+            outcome["value"] = await work()
+        except Exception as exc:  # re-raised below, outside the task group (no ExceptionGroup)
+            outcome["error"] = exc
+        tasks.cancel_scope.cancel()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from modelport.serving.generation import open_predict_stream, predict
 from modelport.serving.payloads import parse_invocation, to_jsonable
-from modelport.serving.routes.common import answer, context_of, read_object, request_id_of
+from modelport.serving.routes.common import (
+    CLIENT_GONE,
+    answer,
+    cancel_on_disconnect,
+    context_of,
+    read_object,
+    request_id_of,
+)
 from modelport.serving.routes.openai import ERRORS
 from modelport.serving.sse import EventStreamResponse
 
@@ -56,5 +65,11 @@ async def invocations(request: Request) -> Response:
             served.loaded, invocation.data, invocation.params, ctx.runtime
         )
         return EventStreamResponse(stream, request_id_of(request))
-    result = await predict(served.loaded, invocation.data, invocation.params, ctx.runtime)
-    return JSONResponse({"predictions": to_jsonable(result)})
+
+    async def run() -> tuple[Any]:  # a tuple: a model may well predict None
+        return (await predict(served.loaded, invocation.data, invocation.params, ctx.runtime),)
+
+    outcome = await cancel_on_disconnect(request, run)
+    if outcome is None:
+        return Response(status_code=CLIENT_GONE)
+    return JSONResponse({"predictions": to_jsonable(outcome[0])})
