@@ -169,6 +169,7 @@ def test_a_chat_template_can_be_given(tmp_path: Path, tiny_llama: tuple[Any, Any
     )
     _, loaded = modelport.transformers.load_model(tmp_path / "pkg")
     assert loaded.chat_template.startswith("{% for m in messages %}")
+    assert bare.chat_template is None  # the caller's tokenizer is left as it was
 
 
 def test_save_shows_progress_on_stderr(

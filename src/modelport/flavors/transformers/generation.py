@@ -133,8 +133,14 @@ class Generator:
         return self.engine.submit(list(prompt_ids), sampling)
 
     def generate(self, prompt_ids: Sequence[int], sampling: SamplingParams) -> Generation:
-        """Run one prompt to the end (all n sequences)."""
-        return self.collect(self.submit(prompt_ids, sampling), sampling.n)
+        """Run one prompt to the end (all n sequences); stops early if the server cancels."""
+        from modelport.cancellation import current_token
+
+        handle = self.submit(prompt_ids, sampling)
+        token = current_token()
+        if token is not None:  # a server request past its time limit, or whose client left
+            token.add_callback(handle.cancel)
+        return self.collect(handle, sampling.n)
 
     @staticmethod
     def collect(handle: Any, n: int) -> Generation:

@@ -157,6 +157,20 @@ def _has_chat_template(tokenizer: Any, folder: Path | None) -> bool:
         return False
 
 
+def _save_tokenizer(tokenizer: Any, target: Path, chat_template: str | None) -> None:
+    """Save the tokenizer, with ``chat_template`` in place of its own (the caller's tokenizer is
+    left as it was)."""
+    if chat_template is None:
+        tokenizer.save_pretrained(target)
+        return
+    original = getattr(tokenizer, "chat_template", None)
+    tokenizer.chat_template = chat_template
+    try:
+        tokenizer.save_pretrained(target)
+    finally:
+        tokenizer.chat_template = original
+
+
 def _model_name(model: Any, folder: Path | None) -> str:
     if folder is not None:
         return folder.name
@@ -221,13 +235,15 @@ def save_model(
             "chat_template= changes the tokenizer, so it needs save_pretrained=True "
             "(a reference cannot carry a new template)"
         )
-    if chat_template is not None and tokenizer is not None:
-        tokenizer.chat_template = chat_template
     if chat_template is not None and model is None:
         raise PackageError(
             "chat_template= needs a pipeline or a {'model', 'tokenizer'} dict, not a folder path"
         )
-    if task == "llm/v1/chat" and not _has_chat_template(tokenizer, folder):
+    if chat_template is not None and not isinstance(chat_template, str):
+        raise PackageError(
+            f"chat_template must be a Jinja template string, got {type(chat_template).__name__}"
+        )
+    if task == "llm/v1/chat" and not (chat_template or _has_chat_template(tokenizer, folder)):
         raise PackageError(
             "the tokenizer has no chat template, so the model cannot be a chat model; pass "
             "chat_template='...' (a Jinja template) or save with task='llm/v1/completions'"
@@ -236,6 +252,7 @@ def save_model(
     shown = Progress(enabled=progress)
     with atomic_directory(path, overwrite=overwrite) as directory:
         config = write_model_config(directory, model_config)
+        TransformersConfig.check_max_new_tokens(config)
         flavor_config = TransformersConfig(
             task=task,
             model_dir=MODEL_DIR if save_pretrained else None,
@@ -257,8 +274,7 @@ def save_model(
                     hf_progress_bars(progress),
                 ):
                     model.save_pretrained(target)
-                    tokenizer.save_pretrained(target)
-        TransformersConfig.check_max_new_tokens(config)
+                    _save_tokenizer(tokenizer, target, chat_template)
 
         if input_example is None:
             input_example = {
