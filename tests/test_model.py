@@ -11,7 +11,7 @@ import pytest
 
 import modelport
 from modelport import ChatModel, Context, LoadedModel, PythonModel
-from modelport.errors import ModelExecutionError, PackageError
+from modelport.errors import InvalidRequestError, ModelExecutionError, PackageError
 from modelport.model import call_with_context, implements_stream, load_model_from_code
 from modelport.types import (
     ChatCompletionChunk,
@@ -342,3 +342,32 @@ def test_set_model_refuses_a_duck_typed_object_that_save_would_refuse() -> None:
 
     with pytest.raises(PackageError, match="got LooksLikeAModel"):
         modelport.set_model(LooksLikeAModel())
+
+
+def test_a_bad_stream_request_raises_at_the_call_not_at_the_first_chunk(
+    save_and_load: SaveAndLoad,
+) -> None:
+    loaded = save_and_load(SyncStreamer())
+
+    with pytest.raises(InvalidRequestError) as caught:
+        loaded.predict_stream({"messages": [{"role": "user", "content": "x"}], "n": 0})
+
+    assert caught.value.param == "n"
+
+
+def test_a_stream_runs_the_model_only_as_it_is_read(save_and_load: SaveAndLoad) -> None:
+    loaded = save_and_load(EchoWithoutContext())
+    model = loaded.unwrap_python_model()
+    calls: list[str] = []
+    original = model.predict
+
+    def spy(messages: Any, params: Any) -> Any:
+        calls.append("predict")
+        return original(messages, params)
+
+    model.predict = spy  # type: ignore[method-assign]
+
+    stream = loaded.predict_stream(HELLO)
+    assert calls == []
+
+    assert len(list(stream)) == 1 and calls == ["predict"]

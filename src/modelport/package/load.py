@@ -251,21 +251,25 @@ class LoadedModel:
         return result
 
     def predict_stream(self, data: Any, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        """Stream. For LLM tasks, chunk dicts; a model without ``predict_stream`` gives one chunk."""
+        """Stream. For LLM tasks, chunk dicts; a model without ``predict_stream`` gives one chunk.
+
+        The input is validated now (a bad request raises here, not at the first ``next``); the
+        model runs as the stream is read.
+        """
         if self._task is not None:
-            request = self._request(data, params)
-            for chunk in self._stream(request):
-                yield chunk.to_dict()
-            return
+            chunks = self._stream(self._request(data, params))
+            return (chunk.to_dict() for chunk in chunks)
         model_input, enforced = self._enforce(data, params)
         if not implements_stream(self._model):
-            yield self.predict(data, params)
-            return
-        yield from self._iterate_model_stream(
+            return self._predict_once(data, params)
+        return self._iterate_model_stream(
             lambda: call_with_context(
                 self._model.predict_stream, self._context, model_input, enforced
             )
         )
+
+    def _predict_once(self, data: Any, params: Mapping[str, Any] | None) -> Iterator[Any]:
+        yield self.predict(data, params)
 
     def predict_for_save(self, data: Any, params: Mapping[str, Any] | None) -> Any:
         """Run predict on a save-time example, checking the LLM response type strictly."""
