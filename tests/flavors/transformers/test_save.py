@@ -261,3 +261,17 @@ def test_progress_false_is_silent(
         progress=False,
     )
     assert capfd.readouterr().err == ""
+
+
+def test_a_chat_template_that_cannot_render_fails_the_save(
+    tmp_path: Path, tiny_llama: tuple[Any, Any]
+) -> None:
+    model, tokenizer = tiny_llama
+    with pytest.raises(PackageError, match="cannot render a one-message conversation"):
+        modelport.transformers.save_model(
+            tmp_path / "pkg",
+            transformers_model={"model": model, "tokenizer": tokenizer},
+            chat_template="{{ messages[0]['content'] | no_such_filter }}",
+            progress=False,
+        )
+    assert not (tmp_path / "pkg").exists()

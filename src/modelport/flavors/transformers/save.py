@@ -157,6 +157,28 @@ def _has_chat_template(tokenizer: Any, folder: Path | None) -> bool:
         return False
 
 
+def _check_template_renders(tokenizer: Any, folder: Path | None, chat_template: str | None) -> None:
+    """Render a one-message conversation now, so a broken template fails the save, not a request."""
+    if tokenizer is None:
+        from transformers import AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+        except (OSError, ValueError) as exc:
+            raise PackageError(f"cannot load the tokenizer in '{folder}': {exc}") from None
+    try:
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": "Hello!"}],
+            chat_template=chat_template,
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+    except Exception as exc:
+        raise PackageError(
+            f"the chat template cannot render a one-message conversation: {exc}"
+        ) from None
+
+
 def _save_tokenizer(tokenizer: Any, target: Path, chat_template: str | None) -> None:
     """Save the tokenizer, with ``chat_template`` in place of its own (the caller's tokenizer is
     left as it was)."""
@@ -248,6 +270,8 @@ def save_model(
             "the tokenizer has no chat template, so the model cannot be a chat model; pass "
             "chat_template='...' (a Jinja template) or save with task='llm/v1/completions'"
         )
+    if task == "llm/v1/chat":
+        _check_template_renders(tokenizer, folder, chat_template)
 
     shown = Progress(enabled=progress)
     with atomic_directory(path, overwrite=overwrite) as directory:
