@@ -139,7 +139,7 @@ class Generator:
         handle = self.submit(prompt_ids, sampling)
         token = current_token()
         if token is not None:  # a server request past its time limit, or whose client left
-            pass
+            token.add_callback(handle.cancel)
         return self.collect(handle, sampling.n)
 
     @staticmethod
