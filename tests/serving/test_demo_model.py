@@ -31,6 +31,19 @@ def _engine_tokens(server: RunningServer) -> float:
     raise AssertionError("no engine token counter in /metrics")
 
 
+def _settled_engine_tokens(server: RunningServer) -> float:
+    """The engine's token count once it holds still for 1.5 s (a runaway generation at ~17 tok/s
+    would add ~25 tokens in that time); bounded at 20 s."""
+    settled, deadline = _engine_tokens(server), time.monotonic() + 20
+    while True:
+        time.sleep(1.5)
+        now = _engine_tokens(server)
+        if now == settled:
+            return settled
+        assert time.monotonic() < deadline, "the engine kept generating"
+        settled = now
+
+
 def test_openai_sdk_chat_and_stream(demo_server: RunningServer) -> None:
     with openai.OpenAI(base_url=demo_server.v1, api_key="x", max_retries=0) as client:
         reply = client.chat.completions.create(
@@ -78,17 +91,25 @@ def test_disconnect_stops_the_engine_generating(demo_server: RunningServer) -> N
             seen += line.startswith("data: ")
             if seen >= 5:
                 break
-    # Wait until the counter holds still for 1.5 s (a runaway generation at ~17 tok/s would add
-    # ~25 tokens in that time), bounded at 20 s.
-    settled, deadline = _engine_tokens(demo_server), time.monotonic() + 20
-    while True:
-        time.sleep(1.5)
-        now = _engine_tokens(demo_server)
-        if now == settled:
-            break
-        assert time.monotonic() < deadline, "the engine kept generating after the client left"
-        settled = now
+    settled = _settled_engine_tokens(demo_server)
     assert settled - before < 40  # of the 400 asked for: it stopped soon after the client left
+
+
+def test_a_non_streamed_timeout_stops_the_engine(demo_model_uri: str) -> None:
+    running, thread = start_server(ServerConfig(models={"demo": demo_model_uri}, timeout=1.0))
+    try:
+        before = _engine_tokens(running)
+        body = {
+            "messages": [{"role": "user", "content": "Write a very long story about a dragon."}],
+            "max_tokens": 400,
+            "temperature": 0,
+        }
+        reply = httpx.post(f"{running.v1}/chat/completions", json=body, timeout=60)
+        assert reply.status_code == 504
+        settled = _settled_engine_tokens(running)
+        assert settled - before < 100  # of the 400 asked for
+    finally:
+        stop_server(running, thread)
 
 
 def test_unbatched_server_answers_too(demo_model_uri: str) -> None:
