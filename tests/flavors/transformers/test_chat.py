@@ -235,3 +235,15 @@ def test_load_chat_model_overrides_the_engine_config(tiny_chat_package: Path) ->
         assert response["choices"][0]["message"]["role"] == "assistant"
     finally:
         loaded.unwrap_python_model().close()
+
+
+def test_a_cancelled_server_request_stops_its_generation(tiny_chat: Any) -> None:
+    from modelport.cancellation import CancelToken, bind_token
+
+    request = {"messages": HELLO, "temperature": 0, "max_tokens": 90}
+    assert tiny_chat.predict(request)["usage"]["completion_tokens"] == 90  # when not cancelled
+    token = CancelToken()
+    token.cancel()  # the request's time limit passed, or its client left
+    with bind_token(token):
+        response = tiny_chat.predict(request)
+    assert response["usage"]["completion_tokens"] < 90

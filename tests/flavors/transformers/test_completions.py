@@ -122,3 +122,15 @@ def test_text_generation_signature_lists_params_with_defaults(text_generation: A
     assert signature.param_defaults() == {"temperature": 0.0}
     with pytest.raises(SchemaEnforcementError, match="max_new_tokens"):
         text_generation.predict("Hello", params={"max_length": 3})
+
+
+def test_a_cancelled_server_request_stops_its_generation(completions: Any) -> None:
+    from modelport.cancellation import CancelToken, bind_token
+
+    request = {"prompt": "Hello", "max_tokens": 100, "temperature": 0}
+    assert completions.predict(request)["usage"]["completion_tokens"] == 100  # when not cancelled
+    token = CancelToken()
+    token.cancel()  # the client left before the model ran
+    with bind_token(token):
+        response = completions.predict(request)
+    assert response["usage"]["completion_tokens"] < 100

@@ -130,17 +130,18 @@ class Generator:
     # --- generation -------------------------------------------------------------------------
 
     def submit(self, prompt_ids: Sequence[int], sampling: SamplingParams) -> Any:
-        return self.engine.submit(list(prompt_ids), sampling)
-
-    def generate(self, prompt_ids: Sequence[int], sampling: SamplingParams) -> Generation:
-        """Run one prompt to the end (all n sequences); stops early if the server cancels."""
+        """Queue one prompt; the handle is cancelled if the server cancels the request."""
         from modelport.cancellation import current_token
 
-        handle = self.submit(prompt_ids, sampling)
+        handle = self.engine.submit(list(prompt_ids), sampling)
         token = current_token()
         if token is not None:  # a server request past its time limit, or whose client left
             token.add_callback(handle.cancel)
-        return self.collect(handle, sampling.n)
+        return handle
+
+    def generate(self, prompt_ids: Sequence[int], sampling: SamplingParams) -> Generation:
+        """Run one prompt to the end (all n sequences); stops early if the server cancels."""
+        return self.collect(self.submit(prompt_ids, sampling), sampling.n)
 
     @staticmethod
     def collect(handle: Any, n: int) -> Generation:
