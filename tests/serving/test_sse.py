@@ -22,6 +22,7 @@ def test_events_are_data_lines() -> None:
     assert event.startswith("data: {") and event.endswith("\n\n")
     assert json.loads(event[6:])["choices"][0]["delta"]["content"] == "é"
     assert DONE == "data: [DONE]\n\n"
+    assert encode_event({"scores": (1, float("nan"))}) == 'data: {"scores": [1, null]}\n\n'
 
 
 async def _items(fail_after: int | None) -> AsyncIterator[dict]:

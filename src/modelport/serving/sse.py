@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from modelport.errors import ModelExecutionError, ModelportError
 from modelport.serving.generation import ChunkStream
+from modelport.serving.payloads import to_jsonable
 from modelport.types._base import WireModel
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,8 @@ DONE = "data: [DONE]\n\n"
 
 
 def encode_event(item: Any) -> str:
-    data = item.to_dict() if isinstance(item, WireModel) else item
-    return f"data: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+    data = item.to_dict() if isinstance(item, WireModel) else to_jsonable(item)
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 async def sse_events(stream: ChunkStream, request_id: str = "-") -> AsyncIterator[str]:
