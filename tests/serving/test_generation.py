@@ -67,7 +67,7 @@ def test_client_leaving_mid_stream_stops_generation(
 
 
 def test_a_slow_sync_model_never_blocks_the_event_loop(shared_server, tmp_path: Path) -> None:
-    body = _slow_words(tmp_path / "a.log", words=8, delay=0.1)
+    body = _slow_words(tmp_path / "a.log", words=8, delay=0.25)
     with ThreadPoolExecutor(1) as pool:
         slow = pool.submit(
             httpx.post, f"{shared_server.v1}/chat/completions", json=body, timeout=30
@@ -76,7 +76,7 @@ def test_a_slow_sync_model_never_blocks_the_event_loop(shared_server, tmp_path: 
         for _ in range(5):
             started = time.monotonic()
             assert httpx.get(f"{shared_server.url}/ping").status_code == 200
-            assert time.monotonic() - started < 0.3  # answered while the model sleeps
+            assert time.monotonic() - started < 0.5  # answered while the model sleeps
         assert not slow.done()
         assert slow.result().status_code == 200
 
@@ -86,14 +86,14 @@ def test_non_streamed_timeout_is_504(serve, packages: dict[str, str], tmp_path: 
     client = openai.OpenAI(base_url=server.v1, api_key="x", max_retries=0)
     started = time.monotonic()
     with pytest.raises(openai.APIStatusError) as caught:
-        body = _slow_words(tmp_path / "a.log", words=40)
+        body = _slow_words(tmp_path / "a.log", words=100)
         client.chat.completions.create(
             model="echo",
             messages=body["messages"],
             extra_body={"custom_inputs": body["custom_inputs"]},
         )
     assert caught.value.status_code == 504
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5  # the model alone would take 5 s
     assert caught.value.body["type"] == "timeout"  # type: ignore[index]
     client.close()
 

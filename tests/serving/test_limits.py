@@ -69,7 +69,7 @@ def test_overload_gives_429s_and_only_valid_answers(serve, packages: dict[str, s
     server = serve({"echo": packages["echo"]}, max_concurrency=2, max_queue=2, retry_after=2)
     body = {
         "messages": [{"role": "user", "content": "one two three"}],
-        "custom_inputs": {"delay": 0.15},
+        "custom_inputs": {"delay": 0.3},
     }
 
     def call(_: int) -> httpx.Response:
