@@ -247,3 +247,20 @@ def test_a_cancelled_server_request_stops_its_generation(tiny_chat: Any) -> None
     with bind_token(token):
         response = tiny_chat.predict(request)
     assert response["usage"]["completion_tokens"] < 90
+
+
+def test_concurrent_requests_each_get_their_own_answer(
+    tiny_chat: Any, tiny_llama: tuple[Any, Any]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    conversations = [[{"role": "user", "content": "word " * k}] for k in (1, 5, 9, 13)]
+    requests = [
+        {"messages": m, "temperature": 0, "max_tokens": 3 + i} for i, m in enumerate(conversations)
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(tiny_chat.predict, requests))
+    for i, (conversation, response) in enumerate(zip(conversations, responses, strict=True)):
+        assert response["usage"]["prompt_tokens"] == len(_prompt_ids(tiny_llama[1], conversation))
+        assert response["usage"]["completion_tokens"] == 3 + i
+        assert response["choices"][0]["finish_reason"] == "length"
