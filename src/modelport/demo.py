@@ -56,7 +56,7 @@ def _echo(progress: bool, text: str) -> None:
     if progress:
         from rich.console import Console
 
-        Console(stderr=True).print(text)
+        Console(stderr=True).print(text, soft_wrap=True)
 
 
 @contextlib.contextmanager

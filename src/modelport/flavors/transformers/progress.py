@@ -22,7 +22,7 @@ class Progress:
         console = Console(stderr=True)
         with console.status(f"{text}…"):
             yield
-        console.print(f"[green]✓[/green] {text}")
+        console.print(f"[green]✓[/green] {text}", soft_wrap=True)
 
     @contextmanager
     def bytes(self, text: str, total: int) -> Iterator[Callable[[int], None]]:
@@ -54,7 +54,7 @@ class Progress:
         if self.enabled:
             from rich.console import Console
 
-            Console(stderr=True).print(text)
+            Console(stderr=True).print(text, soft_wrap=True)
 
 
 @contextmanager
