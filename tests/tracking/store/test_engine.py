@@ -105,3 +105,50 @@ def test_an_unreachable_database_raises_a_store_error(tmp_path: Path) -> None:
         TrackingClient("postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none?connect_timeout=2")
     assert "s3cret" not in caught.value.message
     assert caught.value.status_code == 503
+
+
+def test_a_writer_waits_for_a_busy_sqlite_database_instead_of_failing(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+    import time
+
+    client = TrackingClient(tmp_path / "store")
+    run = client.create_run(client.create_experiment("exp"))
+    blocker = sqlite3.connect(
+        tmp_path / "store" / "modelport.db", isolation_level=None, check_same_thread=False
+    )
+    blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+    release = threading.Timer(0.5, lambda: blocker.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    try:
+        client.log_metric(run.run_id, "loss", 1.0)
+    finally:
+        release.join()
+        blocker.close()
+    assert time.monotonic() - started >= 0.4
+    assert client.get_run(run.run_id).data.metrics == {"loss": 1.0}
+
+
+def test_a_database_locked_for_too_long_fails_with_a_store_error_in_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    import time
+
+    monkeypatch.setattr(store_engine, "BUSY_TIMEOUT_S", 0.3)
+    client = TrackingClient(f"sqlite:///{tmp_path / 'short.db'}")
+    run = client.create_run(client.create_experiment("exp"))
+    for connection in (client.store.engine.raw_connection(),):
+        connection.driver_connection.execute("PRAGMA busy_timeout = 100")  # type: ignore[union-attr]
+        connection.close()
+    blocker = sqlite3.connect(tmp_path / "short.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    try:
+        with pytest.raises(store_engine.StoreError, match="stayed busy"):
+            client.log_metric(run.run_id, "loss", 1.0)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert time.monotonic() - started < 5

@@ -81,3 +81,17 @@ def test_unknown_model_version_and_alias_raise_not_found_naming_them(
         client.get_version_by_alias("bot", "production")
     with pytest.raises(NotFoundError, match="no alias 'production'"):
         client.delete_alias("bot", "production")
+
+
+def test_threads_registering_at_once_get_dense_unique_versions(
+    client: TrackingClient, tmp_path: Path, chat_model_file: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    package = _package(tmp_path, chat_model_file)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        versions = list(
+            pool.map(lambda _: client.register_model(package, "bot").version, range(24))
+        )
+    assert sorted(versions) == list(range(1, 25))
+    assert [v.version for v in client.search_model_versions("bot")] == list(range(1, 25))

@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from modelport.errors import AlreadyExistsError, InvalidRequestError
 from modelport.tracking.store.engine import (
+    BUSY_TIMEOUT_S,
     SessionFactory,
     StoreError,
     ensure_schema,
+    is_busy,
     with_retries,
 )
 from modelport.tracking.validation import (
@@ -27,6 +29,11 @@ MAX_INTEGRITY_RETRIES = 5
 
 
 def _store_failed(exc: SQLAlchemyError) -> StoreError:
+    if isinstance(exc, DBAPIError) and is_busy(exc):
+        return StoreError(
+            f"The tracking database stayed busy (locked by another writer) for more than "
+            f"{BUSY_TIMEOUT_S:.0f} s: {exc.orig}"
+        )
     reason = getattr(exc, "orig", None) or exc
     return StoreError(f"The tracking database failed: {type(reason).__name__}: {reason}")
 

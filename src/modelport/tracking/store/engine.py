@@ -105,7 +105,8 @@ def _sqlite_on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _is_retryable(exc: DBAPIError) -> bool:
+def is_busy(exc: DBAPIError) -> bool:
+    """Whether the database refused for now (locked, serialisation clash), not for good."""
     message = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     return any(
         marker in message
@@ -120,12 +121,17 @@ def _is_retryable(exc: DBAPIError) -> bool:
 
 
 def with_retries(engine: Engine, work: Callable[[], T]) -> T:
-    """Run ``work`` (one transaction), again after a short pause when the database was busy."""
+    """Run ``work`` (one transaction), again after a short pause when the database was busy.
+
+    Retries stop after ``MAX_ATTEMPTS`` or once ``BUSY_TIMEOUT_S`` has passed in all, so a
+    database held by another writer fails within about that time.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             return work()
         except OperationalError as exc:
-            if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
+            if attempt == MAX_ATTEMPTS or not is_busy(exc) or time.monotonic() >= deadline:
                 raise
             pause = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
             log.debug("tracking database busy (%s); retry %d in %.2fs", exc.orig, attempt, pause)
