@@ -123,7 +123,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "proxy"
             modelport.save_model(
-                path, python_model=__file__, model_config={"base_url": base_url, "model": "demo"}
+                path,
+                python_model=__file__,
+                model_config={"base_url": base_url, "model": "demo"},
+                # save runs predict on the example: it checks the remote answers
+                input_example={"messages": [{"role": "user", "content": "Hi!"}], "max_tokens": 4},
             )
             print("saved a proxy to", "the demo server" if server is not None else base_url)
             model = modelport.load_model(path)
@@ -150,7 +154,7 @@ def main() -> None:
             print("streamed in", "many" if len(pieces) > 2 else "few", "pieces ->", "".join(pieces))
 
             poem = [{"role": "user", "content": "Write one line about the sea."}]
-            seeded = {"messages": poem, "max_tokens": 12, "temperature": 1.0}
+            seeded = {"messages": poem, "max_tokens": 8, "temperature": 1.0}
             first = model.predict({**seeded, "custom_inputs": {"seed": 7}})
             again = model.predict({**seeded, "custom_inputs": {"seed": 7}})
             same = (
