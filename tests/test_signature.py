@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Optional, TypedDict
 
 import pandas as pd
 import pytest
@@ -14,6 +14,7 @@ from modelport.signature import (
     completions_signature,
     enforce_input,
     enforce_params,
+    schema_from_type_hint,
     type_schema,
 )
 
@@ -357,3 +358,51 @@ def test_a_paramspec_needs_its_type_once() -> None:
         ParamSpec("k")
     with pytest.raises(SchemaEnforcementError, match="needs its type, given once"):
         ParamSpec("k", "long", dtype="long")
+
+
+# --- type hints -------------------------------------------------------------------------------
+
+
+class Message(TypedDict, total=False):
+    role: str
+    content: str
+
+
+@pytest.mark.parametrize(
+    ("hint", "schema"),
+    [
+        (str, {"type": "string"}),
+        (bool, {"type": "boolean"}),
+        (list[str], {"type": "array", "items": {"type": "string"}}),
+        (
+            list[int | float],
+            {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "number"}]}},
+        ),
+        (dict[str, float], {"type": "object", "additionalProperties": {"type": "number"}}),
+        (Optional[int], {"type": "integer"}),  # noqa: UP045 - the spelling users write
+        (Literal["a", "b"], {"enum": ["a", "b"]}),
+        (tuple[int, ...], {"type": "array", "items": {"type": "integer"}}),
+        (
+            list[Message],
+            {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"role": {"type": "string"}, "content": {"type": "string"}},
+                    "required": [],
+                },
+            },
+        ),
+        (Any, {}),
+    ],
+)
+def test_schema_from_type_hint(hint: Any, schema: dict[str, Any]) -> None:
+    assert schema_from_type_hint(hint) == schema
+
+
+def test_a_type_hint_schema_enforces_the_input_as_sent() -> None:
+    schema = schema_from_type_hint(list[str])
+
+    assert enforce_input(schema, ["a", "b"]) == ["a", "b"]
+    with pytest.raises(SchemaEnforcementError, match=r"input\[1\] expects string, got int 2"):
+        enforce_input(schema, ["a", 2])

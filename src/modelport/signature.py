@@ -12,11 +12,14 @@ are coerced, and unknown ones are refused with the list of accepted names.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Iterator, Mapping
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin
 
 from modelport.errors import SchemaEnforcementError
 
@@ -341,6 +344,46 @@ def infer_signature(
         outputs=infer_schema(model_output) if model_output is not None else None,
         params=param_specs,
     )
+
+
+def schema_from_type_hint(hint: Any) -> JsonSchema:
+    """The JSON Schema of a Python type hint (``list[str]``, ``dict[str, float]``, a TypedDict…).
+
+    ``Any`` and hints it cannot read give ``{}`` (anything).
+    """
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            return schema_from_type_hint(options[0])
+        return {"anyOf": [schema_from_type_hint(a) for a in options]}
+    if origin is Literal:
+        return {"enum": list(args)}
+    if origin in (list, tuple, set, frozenset, Sequence, Iterable):
+        items = schema_from_type_hint(args[0]) if args and args[0] is not Ellipsis else {}
+        return {"type": "array", "items": items}
+    if origin in (dict, Mapping):
+        value = schema_from_type_hint(args[1]) if len(args) == 2 else {}
+        return {"type": "object", **({"additionalProperties": value} if value else {})}
+    if typing.is_typeddict(hint):
+        fields = typing.get_type_hints(hint)
+        return {
+            "type": "object",
+            "properties": {name: schema_from_type_hint(h) for name, h in fields.items()},
+            "required": [name for name in fields if name in hint.__required_keys__],
+        }
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        fields = typing.get_type_hints(hint)
+        return {
+            "type": "object",
+            "properties": {name: schema_from_type_hint(h) for name, h in fields.items()},
+        }
+    if isinstance(hint, type) and hint is not object:
+        try:
+            return type_schema(hint)
+        except SchemaEnforcementError:
+            return {"type": "object"} if hasattr(hint, "model_json_schema") else {}
+    return {}
 
 
 # --- enforcement ------------------------------------------------------------------------------

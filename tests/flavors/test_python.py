@@ -383,3 +383,32 @@ def test_the_mlflow_chat_model_tutorial_as_written(tmp_path: Path) -> None:
         "What is MLflow? | options={'num_predict': 25, 'temperature': 1.0, 'seed': 321}"
     )
     assert seeded["model"] == "mistral:7b"
+
+
+def test_a_signature_from_predicts_type_hints(tmp_path: Path) -> None:
+    (tmp_path / "upper.py").write_text(
+        "from __future__ import annotations\n"
+        "from modelport import PythonModel, set_model\n"
+        "class Upper(PythonModel):\n"
+        "    def predict(self, context, model_input: list[str], params=None) -> list[str]:\n"
+        "        return [text.upper() for text in model_input]\n"
+        "set_model(Upper())\n"
+    )
+
+    modelport.save_model(tmp_path / "upper", python_model=tmp_path / "upper.py")
+    loaded = modelport.load_model(tmp_path / "upper")
+
+    assert loaded.predict(["a", "b"]) == ["A", "B"]
+    assert repr(loaded.metadata.signature).startswith(
+        "inputs: \n  [Array(string)]\noutputs: \n  [Array(string)]\n"
+    )
+    with pytest.raises(InvalidRequestError, match=r"input\[0\] expects string, got int 1"):
+        loaded.predict([1])
+
+
+def test_no_type_hints_and_no_example_means_no_signature(save_and_load: Any) -> None:
+    class Untyped(PythonModel):
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            return model_input
+
+    assert save_and_load(Untyped()).metadata.signature is None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import shutil
 import sys
+import typing
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,6 +22,7 @@ from modelport.model import (
     PythonModel,
     implements_stream,
     load_model_from_code,
+    takes_context,
 )
 from modelport.package.manifest import Manifest, directory_size
 from modelport.package.requirements import write_requirements
@@ -40,6 +43,7 @@ from modelport.signature import (
     enforce_params,
     infer_schema,
     infer_signature,
+    schema_from_type_hint,
 )
 
 log = logging.getLogger(__name__)
@@ -73,6 +77,32 @@ def _check_python_model(python_model: Any) -> None:
             "python_model must be a PythonModel or ChatModel instance, or a path to a .py file "
             f"that calls set_model(); got {type(python_model).__name__}"
         )
+
+
+def _signature_from_type_hints(model: PythonModel) -> Signature | None:
+    """``predict(self, context, model_input: list[str]) -> list[str]`` gives a signature.
+
+    The input stays exactly as sent (an ``array`` schema is checked, not split into columns).
+    """
+    method = model.predict
+    try:
+        hints = typing.get_type_hints(method)
+    except Exception:  # unresolvable forward references: no signature rather than a failed save
+        return None
+    names = [
+        p.name
+        for p in inspect.signature(method).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if takes_context(method):
+        names = names[1:]
+    if not names or names[0] not in hints:
+        return None
+    inputs = schema_from_type_hint(hints[names[0]])
+    if not inputs:
+        return None
+    outputs = schema_from_type_hint(hints["return"]) if "return" in hints else {}
+    return Signature(inputs=inputs, outputs=outputs or None)
 
 
 def _run_model(
@@ -192,6 +222,8 @@ def save_model(
                 else:
                     if output is not None:
                         signature.outputs = infer_schema(output)
+            elif signature is None:
+                signature = _signature_from_type_hints(model)
         finally:
             if code_paths:
                 sys.path.remove(str(directory / CODE_DIR))
