@@ -1,0 +1,108 @@
+"""The fixed signatures of the LLM tasks (``llm/v1/chat``, ``llm/v1/completions``)."""
+
+from __future__ import annotations
+
+from modelport.signature.schema import Signature
+
+_MESSAGE = {
+    "type": "object",
+    "properties": {
+        "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
+        "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
+        "name": {"type": "string"},
+        "tool_calls": {"type": "array", "items": {"type": "object"}},
+        "tool_call_id": {"type": "string"},
+    },
+    "required": ["role"],
+}
+_SAMPLING = {
+    "temperature": {"type": "number"},
+    "top_p": {"type": "number"},
+    "top_k": {"type": "integer"},
+    "max_tokens": {"type": "integer"},
+    "max_completion_tokens": {"type": "integer"},
+    "stop": {"type": "array", "items": {"type": "string"}},
+    "n": {"type": "integer"},
+    "seed": {"type": "integer"},
+    "presence_penalty": {"type": "number"},
+    "frequency_penalty": {"type": "number"},
+    "stream": {"type": "boolean"},
+    "custom_inputs": {"type": "object"},
+}
+_USAGE = {
+    "type": "object",
+    "properties": {
+        "prompt_tokens": {"type": "integer"},
+        "completion_tokens": {"type": "integer"},
+        "total_tokens": {"type": "integer"},
+    },
+    "required": ["prompt_tokens", "completion_tokens", "total_tokens"],
+}
+
+
+def chat_signature() -> Signature:
+    """The signature every ``llm/v1/chat`` model gets: OpenAI chat request in, completion out."""
+    inputs = {
+        "type": "object",
+        "properties": {
+            "messages": {"type": "array", "items": _MESSAGE},
+            "tools": {"type": "array", "items": {"type": "object"}},
+            **_SAMPLING,
+        },
+        "required": ["messages"],
+    }
+    choice = {
+        "type": "object",
+        "properties": {
+            "index": {"type": "integer"},
+            "message": _MESSAGE,
+            "finish_reason": {"type": "string"},
+        },
+        "required": ["index", "message", "finish_reason"],
+    }
+    outputs = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"type": "string"},
+            "created": {"type": "integer"},
+            "model": {"type": "string"},
+            "choices": {"type": "array", "items": choice},
+            "usage": _USAGE,
+            "custom_outputs": {"type": "object"},
+        },
+        "required": ["id", "object", "created", "model", "choices"],
+    }
+    return Signature(inputs=inputs, outputs=outputs)
+
+
+def completions_signature() -> Signature:
+    """The signature every ``llm/v1/completions`` model gets."""
+    prompt = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+    inputs = {
+        "type": "object",
+        "properties": {"prompt": prompt, **_SAMPLING},
+        "required": ["prompt"],
+    }
+    choice = {
+        "type": "object",
+        "properties": {
+            "index": {"type": "integer"},
+            "text": {"type": "string"},
+            "finish_reason": {"type": "string"},
+        },
+        "required": ["index", "text", "finish_reason"],
+    }
+    outputs = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"type": "string"},
+            "created": {"type": "integer"},
+            "model": {"type": "string"},
+            "choices": {"type": "array", "items": choice},
+            "usage": _USAGE,
+        },
+        "required": ["id", "object", "created", "model", "choices"],
+    }
+    return Signature(inputs=inputs, outputs=outputs)
