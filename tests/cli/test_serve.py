@@ -121,7 +121,7 @@ def test_a_signal_drains_then_exits_0(start, echo_package: str, stop_signal: int
     results: dict[str, httpx.Response] = {}
 
     def slow_request() -> None:
-        body = {"messages": MSG, "custom_inputs": {"delay": 0.15}}
+        body = {"messages": MSG, "custom_inputs": {"delay": 0.3}}
         results["slow"] = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30)
 
     worker = threading.Thread(target=slow_request)
