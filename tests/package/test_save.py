@@ -463,3 +463,24 @@ def test_save_time_predict_sees_the_input_as_it_will_after_loading(tmp_path: Pat
         "properties": {"n": {"type": "integer"}},
         "required": ["n"],
     }
+
+
+def test_a_failed_final_rename_restores_the_old_package(
+    tmp_path: Path, echo_code: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "pkg"
+    first = modelport.save_model(target, python_model=echo_code)
+    real_rename = Path.rename
+
+    def rename(self: Path, destination: Any) -> Path:
+        if self.name.startswith(".pkg.tmp-"):
+            raise OSError("disk full")
+        return real_rename(self, destination)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(PackageError, match=r"cannot write the package '.*pkg': disk full"):
+        modelport.save_model(target, python_model=echo_code, overwrite=True)
+    monkeypatch.undo()
+
+    assert modelport.load_model(target).metadata.model_uuid == first.model_uuid
+    assert leftovers(tmp_path) == ["echo_model.py", "pkg"]

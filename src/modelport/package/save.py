@@ -24,7 +24,10 @@ MODEL_CONFIG_FILE = "model_config.yaml"
 
 @contextmanager
 def atomic_directory(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a fresh temporary directory that becomes ``path`` when the block succeeds."""
+    """Yield a fresh temporary directory that becomes ``path`` when the block succeeds.
+
+    File-system errors (no permission, disk full…) become a :class:`PackageError`.
+    """
     if not isinstance(path, (str, Path)) or not str(path).strip():
         raise PackageError(f"path must be a non-empty string or Path, got {path!r}")
     target = Path(path).expanduser().absolute()
@@ -35,21 +38,37 @@ def atomic_directory(path: str | Path, *, overwrite: bool = False) -> Iterator[P
             raise AlreadyExistsError(
                 f"'{target}' already exists; pass overwrite=True to replace it"
             )
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise _write_failed(target, exc) from exc
     try:
         yield tmp
+        _move_into_place(tmp, target)
+    except OSError as exc:
+        raise _write_failed(target, exc) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already when the save succeeded
+
+
+def _write_failed(target: Path, exc: OSError) -> PackageError:
+    return PackageError(f"cannot write the package '{target}': {exc.strerror or exc}")
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    if not target.exists():
+        tmp.rename(target)
+        return
+    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+    target.rename(old)
+    try:
+        tmp.rename(target)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        old.rename(target)  # put the old package back: a failed overwrite changes nothing
         raise
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _local_source(value: str | Path, what: str) -> Path:
