@@ -284,3 +284,16 @@ def test_loaded_model_repr_names_flavor_task_and_uuid(code_package: Path) -> Non
     assert repr(loaded) == (
         f"LoadedModel(flavor='python', task='llm/v1/chat', uuid='{loaded.metadata.model_uuid}')"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [("style: [unclosed\n", "cannot be read"), ("- a list\n", "cannot be read")],
+)
+def test_a_corrupt_model_config_is_a_package_error(
+    code_package: Path, content: str, words: str
+) -> None:
+    (code_package / "model_config.yaml").write_text(content)
+
+    with pytest.raises(PackageError, match=f"model_config .* {words}"):
+        modelport.load_model(code_package)

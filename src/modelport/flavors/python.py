@@ -263,8 +263,14 @@ class PythonFlavor:
                 sys.path.insert(0, code_dir)
         model_config: dict[str, Any] = {}
         if cfg.get("model_config"):
-            loaded = yaml.safe_load((path / cfg["model_config"]).read_text(encoding="utf-8"))
-            model_config = dict(loaded or {})
+            config_file = path / cfg["model_config"]
+            try:
+                loaded = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+                model_config = dict(loaded or {})
+            except (OSError, yaml.YAMLError, TypeError, ValueError) as exc:
+                raise PackageError(
+                    f"the package's model_config '{config_file}' cannot be read: {exc}"
+                ) from None
         context = Context(
             artifacts={name: str(path / rel) for name, rel in (cfg.get("artifacts") or {}).items()},
             model_config=model_config,

@@ -117,6 +117,8 @@ class Manifest:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise PackageError(f"{path} is not valid YAML: {exc}") from None
+        except OSError as exc:
+            raise PackageError(f"{path} cannot be read: {exc.strerror or exc}") from None
         return cls.from_dict(data, where=str(path))
 
 
