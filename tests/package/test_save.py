@@ -417,6 +417,12 @@ def test_input_example_pair_is_stored_with_its_params(tmp_path: Path) -> None:
         ({"python_model": Echo(), "metadata": ["a"]}, "metadata must be a dict"),
         ({"python_model": Echo(), "signature": {"inputs": None}}, "signature must be a Signature"),
         ({"python_model": Echo(), "input_example": (1, 2, 3)}, "tuple must be"),
+        ({"python_model": Echo(), "metadata": {"a": object()}}, "metadata must hold plain values"),
+        ({"python_model": Echo(), "code_paths": 5}, "code_paths must be a list of paths, got int"),
+        ({"python_model": Echo(), "code_paths": "helpers"}, "code_paths must be a list"),
+        ({"python_model": Echo(), "code_paths": [None]}, "code path 'None' does not exist"),
+        ({"python_model": Echo(), "pip_requirements": 5}, "list of strings or a path"),
+        ({"python_model": Echo(), "extra_pip_requirements": [1]}, "list of strings or a path"),
     ],
 )
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict[str, Any], words: str) -> None:

@@ -144,13 +144,22 @@ def save_model(
             "or a path to a .py file that calls set_model()"
         )
     _check_python_model(python_model)
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise PackageError(f"metadata must be a dict, got {type(metadata).__name__}")
+    if metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise PackageError(f"metadata must be a dict, got {type(metadata).__name__}")
+        try:
+            yaml.safe_dump(dict(metadata))
+        except yaml.YAMLError:
+            raise PackageError(
+                "metadata must hold plain values (strings, numbers, booleans, lists, dicts)"
+            ) from None
     if signature is not None and not isinstance(signature, Signature):
         raise PackageError(f"signature must be a Signature, got {type(signature).__name__}")
+    if isinstance(code_paths, (str, Path)) or not isinstance(code_paths, (Iterable, type(None))):
+        raise PackageError(f"code_paths must be a list of paths, got {type(code_paths).__name__}")
     code_paths = list(code_paths or [])
     for code_path in code_paths:
-        if not Path(code_path).exists():
+        if not isinstance(code_path, (str, Path)) or not Path(code_path).exists():
             raise PackageError(f"code path '{code_path}' does not exist")
 
     with atomic_directory(path, overwrite=overwrite) as directory:

@@ -78,9 +78,12 @@ def _read_requirements(value: str | Path | Iterable[str], what: str) -> list[str
             )
         lines = path.read_text(encoding="utf-8").splitlines()
     else:
-        lines = list(value)
+        lines = list(value) if isinstance(value, Iterable) else [value]
         if not all(isinstance(line, str) for line in lines):
-            raise PackageError(f"{what} must be a list of strings")
+            raise PackageError(
+                f"{what} must be a list of strings or a path to a requirements file, "
+                f"got {type(value).__name__}"
+            )
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
