@@ -144,3 +144,27 @@ def test_infer_from_numpy_values() -> None:
         "items": {"type": "integer"},
     }
     assert infer_signature(pd.Series(["a", "b"])).inputs == {"type": "string"}
+
+
+def test_numpy_param_examples_become_plain_defaults() -> None:
+    import numpy as np
+
+    signature = infer_signature({"q": "x"}, params={"k": np.int64(3), "w": np.array([0.5])})
+
+    assert signature.param_defaults() == {"k": 3, "w": [0.5]}
+    assert type(signature.param_defaults()["k"]) is int
+
+
+def test_a_param_example_that_is_not_plain_json_is_refused() -> None:
+    with pytest.raises(SchemaEnforcementError, match="param 'a': its example value") as caught:
+        infer_signature({"q": "x"}, params={"a": object()})
+
+    assert caught.value.param == "a"
+
+
+def test_non_string_keys_are_named_as_strings() -> None:
+    assert infer_signature({1: 2}).inputs == {
+        "type": "object",
+        "properties": {"1": {"type": "integer"}},
+        "required": ["1"],
+    }

@@ -146,3 +146,16 @@ def test_a_paramspec_needs_its_type_once() -> None:
         ParamSpec("k")
     with pytest.raises(SchemaEnforcementError, match="needs its type, given once"):
         ParamSpec("k", "long", dtype="long")
+
+
+@pytest.mark.parametrize(
+    ("build", "words"),
+    [
+        (lambda: Signature(inputs=5), "inputs must be a list of ColSpec or a JSON Schema, got int"),
+        (lambda: Signature(params="x"), "params must be a list of ParamSpec or a JSON Schema"),
+        (lambda: Signature.from_dict(5), "a signature is a dict with inputs, outputs and params"),
+    ],
+)
+def test_bad_signature_arguments_are_refused(build: Any, words: str) -> None:
+    with pytest.raises(SchemaEnforcementError, match=words):
+        build()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -90,7 +91,7 @@ def infer_schema(data: Any) -> JsonSchema:
         return {
             "type": "object",
             "properties": properties,
-            "required": [k for k, v in data.items() if v is not None],
+            "required": [str(k) for k, v in data.items() if v is not None],
         }
     if isinstance(data, (list, tuple)) and data and all(isinstance(v, Mapping) for v in data):
         return _infer_items(list(data))  # records
@@ -112,8 +113,20 @@ def infer_signature(
             raise SchemaEnforcementError(f"params must be a dict, got {type(params).__name__}")
         props = {}
         for name, value in params.items():
+            value = _plain(value)
+            if hasattr(value, "item") and getattr(value, "shape", None) == ():
+                value = value.item()  # a numpy scalar
             node = _infer_value(value)
             if value is not None:
+                try:
+                    json.dumps(value)
+                except (TypeError, ValueError):
+                    raise SchemaEnforcementError(
+                        f"param {name!r}: its example value becomes the default and must be "
+                        f"plain JSON (a string, number, boolean, list or dict), got "
+                        f"{type(value).__name__}",
+                        param=str(name),
+                    ) from None
                 node["default"] = value
             props[str(name)] = node
         param_specs = {"type": "object", "properties": props, "additionalProperties": False}

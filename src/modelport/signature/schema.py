@@ -128,6 +128,11 @@ def _as_schema(value: Any, kind: str) -> JsonSchema | None:
         return None
     if isinstance(value, Mapping):
         return dict(value)
+    accepted = "ParamSpec" if kind == "params" else "ColSpec"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise SchemaEnforcementError(
+            f"{kind} must be a list of {accepted} or a JSON Schema, got {type(value).__name__}"
+        )
     items = list(value)
     if kind == "params":
         if not all(isinstance(i, ParamSpec) for i in items):
@@ -151,6 +156,10 @@ class Signature:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Signature:
+        if not isinstance(data, Mapping):
+            raise SchemaEnforcementError(
+                f"a signature is a dict with inputs, outputs and params, got {type(data).__name__}"
+            )
         return cls(data.get("inputs"), data.get("outputs"), data.get("params"))
 
     def param_defaults(self) -> dict[str, Any]:
