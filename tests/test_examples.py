@@ -90,6 +90,16 @@ EXAMPLES = [
         ),
     ),
     Example(
+        "async_chat_model.py",
+        (
+            "streamable -> True | async -> True",
+            "predict -> You said: one",
+            "predict_stream -> ['You', 'said:', 'one', None]",
+            "acall -> You said: two",
+            "astream -> ['You', 'said:', 'two', None]",
+        ),
+    ),
+    Example(
         "bad_inputs.py",
         (
             "  -> PackageError (HTTP 400, param=None)\n"
@@ -220,6 +230,7 @@ def test_the_foundation_examples_type_check() -> None:
         "dataframe_input.py",
         "wrapping_a_chat_model.py",
         "bad_inputs.py",
+        "async_chat_model.py",
     ]
 
     out, err, status = api.run(
