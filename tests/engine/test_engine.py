@@ -37,7 +37,7 @@ def text_of(events: list[StreamEvent]) -> str:
 def unbatched_reference(
     make_engine: MakeEngine, prompts: list[list[int]], params: SamplingParams
 ) -> list[list[int]]:
-    engine = make_engine(batching=False)
+    engine = make_engine(batching=False, prefix_cache=False)
     handles = [engine.submit(p, params) for p in prompts]
     for handle in handles:
         collect(handle)
@@ -408,3 +408,25 @@ def test_a_failing_model_fails_its_requests_and_the_engine_goes_on(
         handle = engine.submit(prompts[0], greedy(5))
         collect(handle)
         assert handle.finish_reasons == ["length"]
+
+
+def test_prompts_sharing_a_prefix_reuse_its_cache_with_the_same_output(
+    make_engine: MakeEngine, tokenizer: Any
+) -> None:
+    system = tokenizer.encode("You are a careful assistant who answers in short sentences. ")
+    prompts = [system + tokenizer.encode(q) for q in ("Hi there", "What is 2+2?", "Name a colour")]
+    reference = unbatched_reference(make_engine, prompts, greedy(10))
+    engine = make_engine(prefix_cache=True)
+    outputs = []
+    for prompt in prompts:  # one after another: the later ones find the shared prefix
+        handle = engine.submit(prompt, greedy(10))
+        collect(handle)
+        outputs.append(handle.completion_tokens[0])
+    together = [engine.submit(p, greedy(10)) for p in prompts]  # and in one group
+    for handle in together:
+        collect(handle)
+    stats = engine.stats()
+    assert outputs == reference
+    assert [h.completion_tokens[0] for h in together] == reference
+    assert stats["prefix_cache_hits"] >= 4
+    assert stats["prefix_cache_tokens_saved"] >= 4 * len(system)

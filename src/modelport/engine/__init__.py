@@ -60,6 +60,9 @@ class EngineConfig:
     max_batch_size: int = 32
     max_tokens_per_step: int = 2048
     kv_cache_bytes: int | None = None
+    # Added by the engine: reuse the keys and values of prompt prefixes that recent prompts
+    # shared (a chat template's system prompt), so that only the rest of a prompt is prefilled.
+    prefix_cache: bool = True
 
 
 from modelport.engine.engine import GenerationEngine  # noqa: E402  (needs the types above)

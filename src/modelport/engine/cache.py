@@ -1,14 +1,23 @@
-"""The batched KV cache: one row per running sequence, left-padded to a common length.
+"""The batched KV cache: one row per running sequence, padded to a common number of columns.
 
-Rows are right-aligned: the cached tokens of row ``i`` fill the last ``lengths[i]`` columns and
-the columns before them are padding, masked out by ``attention_mask``. Every decode step appends
-one column to all rows at once. A newly prefilled group joins by left-padding whichever side is
-shorter; finished rows leave by index selection, and leading columns that no row needs any more
-are cropped, so the cache never holds more than ``rows * max(lengths)`` tokens.
+Row ``i`` occupies its last ``spans[i]`` columns; the columns before are padding. Inside the
+span, ``attention_mask`` marks the real tokens (a row prefilled after a cached prompt prefix has
+padding between the prefix and the rest of its prompt). ``lengths[i]`` counts the real tokens:
+the position of the row's next token. Every decode step appends one column to all rows at once. A
+newly prefilled group joins by left-padding whichever side is shorter; finished rows leave by
+index selection, and leading columns that no row spans any more are cropped, so the cache holds
+``rows * max(spans)`` token slots.
+
+:class:`PrefixStore` keeps the keys and values of prompt prefixes that several prompts shared
+(typically a chat template's system prompt), so that later prompts starting the same way only
+prefill the rest.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -40,16 +49,105 @@ def new_cache(config: Any) -> DynamicCache:
     return cache
 
 
+def _layers(cache: DynamicCache) -> list[Any]:
+    return list(cache.layers)
+
+
+def _set(layer: Any, keys: torch.Tensor, values: torch.Tensor) -> None:
+    layer.keys, layer.values = keys, values
+    layer.dtype, layer.device = keys.dtype, keys.device
+    layer.is_initialized = True
+
+
+@dataclass
+class Prefix:
+    """The keys and values of a prompt prefix, one ``[1, heads, tokens, dim]`` pair per layer."""
+
+    tokens: tuple[int, ...]
+    keys: list[torch.Tensor]
+    values: list[torch.Tensor]
+
+    def cache_for(self, rows: int, config: Any) -> DynamicCache:
+        """A cache holding this prefix in each of ``rows`` rows, ready to prefill the rest."""
+        cache = new_cache(config)
+        for layer, keys, values in zip(_layers(cache), self.keys, self.values, strict=True):
+            _set(
+                layer,
+                keys.expand(rows, -1, -1, -1).clone(),
+                values.expand(rows, -1, -1, -1).clone(),
+            )
+        return cache
+
+
+class PrefixStore:
+    """Prefixes shared by recent prompts, least recently used first out.
+
+    A prompt whose first ``min_tokens`` or more tokens equal those of one of the last few
+    prompts marks that common prefix as worth keeping; its keys and values are copied out of the
+    prompt's prefill and reused by later prompts that start with it.
+    """
+
+    def __init__(self, *, capacity: int = 8, min_tokens: int = 8, history: int = 16) -> None:
+        self.capacity = capacity
+        self.min_tokens = min_tokens
+        self._history = history
+        self._recent: list[tuple[int, ...]] = []
+        self._entries: OrderedDict[tuple[int, ...], Prefix] = OrderedDict()
+        self.hits = 0
+        self.tokens_saved = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, prompt: Sequence[int]) -> Prefix | None:
+        """The longest stored prefix of ``prompt`` that leaves at least one token to prefill."""
+        best: Prefix | None = None
+        for tokens, entry in self._entries.items():
+            size = len(tokens)
+            longer = best is None or size > len(best.tokens)
+            if size < len(prompt) and longer and tuple(prompt[:size]) == tokens:
+                best = entry
+        if best is not None:
+            self._entries.move_to_end(best.tokens)
+            self.hits += 1
+            self.tokens_saved += len(best.tokens)
+        return best
+
+    def worth_keeping(self, prompt: Sequence[int]) -> int:
+        """Length of the longest prefix this prompt shares with a recent one (0: none worth it)."""
+        prompt_tuple = tuple(prompt)
+        best = 0
+        for other in self._recent:
+            common = 0
+            for a, b in zip(other, prompt_tuple, strict=False):
+                if a != b:
+                    break
+                common += 1
+            best = max(best, min(common, len(prompt_tuple) - 1))
+        self._recent = [*self._recent[-(self._history - 1) :], prompt_tuple]
+        if best < self.min_tokens or prompt_tuple[:best] in self._entries:
+            return 0
+        return best
+
+    def keep(
+        self, tokens: tuple[int, ...], keys: list[torch.Tensor], values: list[torch.Tensor]
+    ) -> None:
+        self._entries[tokens] = Prefix(tokens, keys, values)
+        self._entries.move_to_end(tokens)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+
 class BatchCache:
-    """A :class:`DynamicCache` plus the attention mask and the per-row token counts."""
+    """A :class:`DynamicCache` plus the attention mask, the per-row spans and token counts."""
 
     def __init__(self, cache: DynamicCache, attention_mask: torch.Tensor) -> None:
         self.cache = cache
         self.attention_mask = attention_mask  # [rows, columns], 1 = real token
         self.lengths: list[int] = attention_mask.sum(dim=1).tolist()
-
-    def _layers(self) -> list[Any]:
-        return list(self.cache.layers)
+        columns = attention_mask.shape[1]
+        first_real = attention_mask.to(torch.int8).argmax(dim=1).tolist()
+        self.spans: list[int] = [columns - first for first in first_real]
 
     @property
     def rows(self) -> int:
@@ -68,6 +166,18 @@ class BatchCache:
         ones = torch.ones((self.rows, 1), dtype=self.attention_mask.dtype)
         self.attention_mask = torch.cat([self.attention_mask, ones], dim=1)
         self.lengths = [n + 1 for n in self.lengths]
+        self.spans = [n + 1 for n in self.spans]
+
+    def row_slice(
+        self, row: int, start: int, size: int
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Copies of the keys and values of ``size`` tokens of ``row``, from ``start`` in its span."""
+        column = self.columns - self.spans[row] + start
+        keys, values = [], []
+        for layer in _layers(self.cache):
+            keys.append(layer.keys[row : row + 1, :, column : column + size, :].clone())
+            values.append(layer.values[row : row + 1, :, column : column + size, :].clone())
+        return keys, values
 
     def repeat_rows(self, repeats: list[int]) -> None:
         """Repeat row ``i`` ``repeats[i]`` times (n sequences sharing one prompt's prefill)."""
@@ -77,45 +187,37 @@ class BatchCache:
         self.select(index.tolist())
 
     def select(self, keep: list[int]) -> None:
-        """Keep only the rows in ``keep`` (in that order), then crop columns no row needs."""
+        """Keep only the rows in ``keep`` (in that order), then crop columns no row spans."""
         index = torch.tensor(keep, dtype=torch.long)
-        for layer in self._layers():
+        extra = self.columns - max((self.spans[i] for i in keep), default=0)
+        for layer in _layers(self.cache):
             if layer.is_initialized and layer.keys.numel():
-                layer.keys = layer.keys.index_select(0, index)
-                layer.values = layer.values.index_select(0, index)
-        self.attention_mask = self.attention_mask.index_select(0, index)
+                keys = layer.keys.index_select(0, index)
+                values = layer.values.index_select(0, index)
+                if extra > 0:
+                    keys, values = (
+                        keys[:, :, extra:, :].contiguous(),
+                        values[:, :, extra:, :].contiguous(),
+                    )
+                layer.keys, layer.values = keys, values
+        self.attention_mask = self.attention_mask.index_select(0, index)[:, max(extra, 0) :]
         self.lengths = [self.lengths[i] for i in keep]
-        self._crop_front()
-
-    def _crop_front(self) -> None:
-        needed = max(self.lengths, default=0)
-        extra = self.columns - needed
-        if extra <= 0:
-            return
-        for layer in self._layers():
-            if layer.is_initialized and layer.keys.numel():
-                layer.keys = layer.keys[:, :, extra:, :].contiguous()
-                layer.values = layer.values[:, :, extra:, :].contiguous()
-        self.attention_mask = self.attention_mask[:, extra:]
+        self.spans = [self.spans[i] for i in keep]
 
     def extend(self, other: BatchCache) -> None:
         """Append the rows of ``other`` below this cache's rows, padding on the left as needed."""
         columns = max(self.columns, other.columns)
         mine, theirs = columns - self.columns, columns - other.columns
-        for layer, new in zip(self._layers(), other._layers(), strict=True):
-            if not (layer.is_initialized and layer.keys.numel()):
-                layer.keys = F.pad(new.keys, (0, 0, theirs, 0))
-                layer.values = F.pad(new.values, (0, 0, theirs, 0))
-                layer.dtype, layer.device = new.dtype, new.device
-                layer.is_initialized = True
-                continue
-            layer.keys = torch.cat(
-                [F.pad(layer.keys, (0, 0, mine, 0)), F.pad(new.keys, (0, 0, theirs, 0))], dim=0
+        for layer, new in zip(_layers(self.cache), _layers(other.cache), strict=True):
+            keys = torch.cat(
+                [F.pad(layer.keys, (0, 0, mine, 0)), F.pad(new.keys, (0, 0, theirs, 0))]
             )
-            layer.values = torch.cat(
-                [F.pad(layer.values, (0, 0, mine, 0)), F.pad(new.values, (0, 0, theirs, 0))], dim=0
+            values = torch.cat(
+                [F.pad(layer.values, (0, 0, mine, 0)), F.pad(new.values, (0, 0, theirs, 0))]
             )
+            _set(layer, keys, values)
         self.attention_mask = torch.cat(
             [F.pad(self.attention_mask, (mine, 0)), F.pad(other.attention_mask, (theirs, 0))], dim=0
         )
         self.lengths = self.lengths + other.lengths
+        self.spans = self.spans + other.spans

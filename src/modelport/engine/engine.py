@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from modelport.engine import EngineConfig, FinishReason, SamplingParams, StreamEvent
-from modelport.engine.cache import BatchCache, kv_bytes_per_token, new_cache
+from modelport.engine.cache import BatchCache, Prefix, PrefixStore, kv_bytes_per_token, new_cache
 from modelport.engine.detok import IncrementalDetokenizer
 from modelport.engine.handle import END, GenerationHandle
 from modelport.engine.sampling import RowSampling, sample, validate
@@ -101,6 +101,7 @@ class GenerationEngine:
         self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
         self._max_cache_tokens = self.kv_cache_bytes // self._bytes_per_token
         self._pad_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
+        self._prefixes = PrefixStore() if self.config.prefix_cache else None
 
         self._cond = threading.Condition()
         self._waiting: deque[_Request] = deque()
@@ -178,6 +179,10 @@ class GenerationEngine:
             "peak_running_sequences": self._peak_rows,
             "prefills": self._prefills,
             "prefill_tokens": self._prefill_tokens,
+            "prefix_cache_hits": self._prefixes.hits if self._prefixes is not None else 0,
+            "prefix_cache_tokens_saved": self._prefixes.tokens_saved
+            if self._prefixes is not None
+            else 0,
             "kv_cache_bytes": (batch.tokens_held() if batch else 0) * self._bytes_per_token,
             "kv_cache_peak_bytes": self._peak_cache_tokens * self._bytes_per_token,
             "kv_cache_budget_bytes": self.kv_cache_bytes,
@@ -239,7 +244,7 @@ class GenerationEngine:
         admitted: list[_Request] = []
         rows = len(self._rows)
         longest = 0
-        cache_rows = self._cache_entries()
+        running = self._cache_entries()
         while self._waiting:
             request = self._waiting[0]
             n = request.params.n
@@ -248,26 +253,32 @@ class GenerationEngine:
             longest_with = max(longest, len(request.prompt_ids))
             if admitted and (len(admitted) + 1) * longest_with > self.config.max_tokens_per_step:
                 break
-            candidate = cache_rows + [(len(request.prompt_ids), request.max_new_tokens)] * n
-            if (rows or admitted) and _peak_cache_tokens(candidate) > self._max_cache_tokens:
+            # A prefilled row spans at most the group's longest prompt (padding included).
+            joining = [
+                (longest_with, r.max_new_tokens)
+                for r in [*admitted, request]
+                for _ in range(r.params.n)
+            ]
+            if (rows or admitted) and _peak_cache_tokens(
+                running + joining
+            ) > self._max_cache_tokens:
                 break
             self._waiting.popleft()
             admitted.append(request)
             rows += n
             longest = longest_with
-            cache_rows = candidate
             if not self.config.batching:
                 break
         return admitted
 
     def _cache_entries(self) -> list[tuple[int, int]]:
-        """(tokens cached now, tokens still to add at most) for each running row."""
+        """(columns spanned now, tokens still to add at most) for each running row."""
         batch = self._batch
         if batch is None:
             return []
         return [
-            (length, seq.request.max_new_tokens - len(seq.sampling.generated))
-            for seq, length in zip(self._rows, batch.lengths, strict=True)
+            (span, seq.request.max_new_tokens - len(seq.sampling.generated))
+            for seq, span in zip(self._rows, batch.spans, strict=True)
         ]
 
     def _drop_cancelled(self) -> None:
@@ -288,14 +299,41 @@ class GenerationEngine:
             self._batch.select(keep)
 
     def _prefill(self, requests: list[_Request]) -> None:
-        longest = max(len(r.prompt_ids) for r in requests)
+        """Prefill the admitted requests, one forward pass per cached prefix they start with."""
+        groups: dict[tuple[int, ...], tuple[Prefix | None, list[_Request], list[int]]] = {}
+        for request in requests:
+            prefix = (
+                self._prefixes.lookup(request.prompt_ids) if self._prefixes is not None else None
+            )
+            share = (
+                self._prefixes.worth_keeping(request.prompt_ids)
+                if self._prefixes is not None
+                else 0
+            )
+            key = prefix.tokens if prefix else ()
+            group = groups.setdefault(key, (prefix, [], []))
+            group[1].append(request)
+            group[2].append(share)
+        for prefix, members, shares in groups.values():
+            self._prefill_group(prefix, members, shares)
+
+    def _prefill_group(
+        self, prefix: Prefix | None, requests: list[_Request], shares: list[int]
+    ) -> None:
+        skip = len(prefix.tokens) if prefix else 0
+        rest = [r.prompt_ids[skip:] for r in requests]
+        longest = max(len(ids) for ids in rest)
         input_ids = torch.full((len(requests), longest), self._pad_id, dtype=torch.long)
         mask = torch.zeros((len(requests), longest), dtype=torch.long)
-        for i, request in enumerate(requests):
-            input_ids[i, longest - len(request.prompt_ids) :] = torch.tensor(request.prompt_ids)
-            mask[i, longest - len(request.prompt_ids) :] = 1
-        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        cache = new_cache(self.model.config)
+        for i, ids in enumerate(rest):
+            input_ids[i, longest - len(ids) :] = torch.tensor(ids)
+            mask[i, longest - len(ids) :] = 1
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0) + skip
+        if prefix is None:
+            cache = new_cache(self.model.config)
+        else:
+            cache = prefix.cache_for(len(requests), self.model.config)
+            mask = torch.cat([torch.ones((len(requests), skip), dtype=torch.long), mask], dim=1)
         out = self.model(
             input_ids=input_ids,
             attention_mask=mask,
@@ -304,10 +342,15 @@ class GenerationEngine:
             use_cache=True,
             logits_to_keep=1,
         )
-        self._prefill_tokens += int(mask.sum())
+        self._prefill_tokens += sum(len(ids) for ids in rest)
         self._prefills += 1
         logits = out.logits[:, -1, :].float()
         joined = BatchCache(cache, mask)
+        if prefix is None and self._prefixes is not None:
+            for row, (request, share) in enumerate(zip(requests, shares, strict=True)):
+                if share:
+                    keys, values = joined.row_slice(row, 0, share)
+                    self._prefixes.keep(tuple(request.prompt_ids[:share]), keys, values)
         repeats = [r.params.n for r in requests]
         joined.repeat_rows(repeats)
         logits = logits.repeat_interleave(torch.tensor(repeats), dim=0)
