@@ -67,7 +67,7 @@ class GenerationHandle:
     # -- consumer side -----------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[StreamEvent]:
-        while True:
+        while not self._done:
             with self._lock:
                 while not self._items:
                     self._ready.wait()
@@ -87,7 +87,7 @@ class GenerationHandle:
         ready = asyncio.Event()
         with self._lock:
             self._loop, self._async_ready = asyncio.get_running_loop(), ready
-        while True:
+        while not self._done:
             with self._lock:
                 item = self._items.popleft() if self._items else None
                 if item is None:
