@@ -208,9 +208,15 @@ def ensure_schema(engine: Engine) -> None:
     with _migrate_lock:
         if key in _migrated:
             return
-        try:
+
+        def read_revision() -> str | None:
             with engine.connect().execution_options(modelport_read_only=True) as connection:
-                revision = current_revision(connection)
+                return current_revision(connection)
+
+        try:
+            # Opening a new SQLite file switches it to WAL, which needs the lock for a moment:
+            # processes starting together may meet "database is locked" here, so retry.
+            revision = with_retries(engine, read_revision)
         except OperationalError as exc:
             raise StoreError(
                 f"Cannot open the tracking database "
