@@ -297,3 +297,44 @@ def test_a_corrupt_model_config_is_a_package_error(
 
     with pytest.raises(PackageError, match=f"model_config .* {words}"):
         modelport.load_model(code_package)
+
+
+CLOSABLE = """
+from pathlib import Path
+
+from modelport import ChatModel, set_model
+from modelport.types import ChatCompletionResponse
+
+
+class Closable(ChatModel):
+    def load_context(self, context):
+        self.flag = Path(context.model_config["flag"])
+
+    def predict(self, context, messages, params):
+        return ChatCompletionResponse(choices=[{"message": {"role": "assistant", "content": "x"}}])
+
+    def close(self):
+        self.flag.write_text(str(int(self.flag.read_text() or 0) + 1))
+
+
+set_model(Closable())
+"""
+
+
+def test_close_releases_the_model_and_with_closes_on_exit(tmp_path: Path) -> None:
+    (tmp_path / "closable.py").write_text(CLOSABLE)
+    flag = tmp_path / "closed.txt"
+    flag.write_text("")
+    modelport.save_model(
+        tmp_path / "pkg", python_model=tmp_path / "closable.py", model_config={"flag": str(flag)}
+    )
+    with modelport.load_model(tmp_path / "pkg") as loaded:
+        assert loaded.predict({"messages": [{"role": "user", "content": "hi"}]})["choices"]
+        assert flag.read_text() == ""
+    assert flag.read_text() == "1"
+
+
+def test_close_is_a_no_op_for_models_without_close(code_package: Path) -> None:
+    loaded = modelport.load_model(code_package)
+    loaded.close()
+    loaded.close()

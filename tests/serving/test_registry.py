@@ -45,3 +45,16 @@ def test_a_failed_load_is_kept(tmp_path) -> None:
 def test_no_models_is_an_error() -> None:
     with pytest.raises(InvalidRequestError, match="at least one"):
         ModelRegistry({})
+
+
+def test_close_all_closes_every_loaded_model(packages: dict[str, str]) -> None:
+    closed: list[str] = []
+    echo = load_model(packages["echo"])
+    echo.close = lambda: closed.append("echo")  # type: ignore[method-assign]
+    registry = ModelRegistry({"echo": echo, "shout": packages["shout"]})
+    registry.load_all()
+    registry.close_all()
+    assert closed == ["echo"]
+    assert not registry.ready
+    with pytest.raises(ServiceUnavailableError):
+        registry.get("echo")

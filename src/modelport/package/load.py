@@ -510,6 +510,22 @@ class LoadedModel:
             if close is not None:
                 close()
 
+    def close(self) -> None:
+        """Release what the model holds (a transformers model's engine thread and cache).
+
+        Safe to call twice; the model cannot predict afterwards. ``with load_model(uri) as m:``
+        closes on exit.
+        """
+        close = getattr(self._model, "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> LoadedModel:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return (
             f"LoadedModel(flavor={self.metadata.flavor!r}, task={self.task!r}, "

@@ -72,8 +72,11 @@ def create_app(config: ServerConfig) -> FastAPI:
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(load)
-            yield
-            tasks.cancel_scope.cancel()
+            try:
+                yield
+            finally:
+                tasks.cancel_scope.cancel()
+        await anyio.to_thread.run_sync(registry.close_all)
 
     app = FastAPI(
         title="modelport",

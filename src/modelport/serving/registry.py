@@ -179,6 +179,15 @@ class ModelRegistry:
         self.require_ready()
         return list(self._models.values())
 
+    def close_all(self) -> None:
+        """Release every loaded model (engine threads, caches) at shutdown; never raises."""
+        self.ready = False
+        for served in list(self._models.values()):
+            try:
+                served.loaded.close()
+            except Exception as exc:
+                log.warning("closing model '%s' failed: %r", served.name, exc)
+
     def loaded_models(self) -> list[tuple[str, LoadedModel]]:
         """``(name, model)`` of the models loaded so far (never raises: for the metrics)."""
         return [(m.name, m.loaded) for m in list(self._models.values())]
