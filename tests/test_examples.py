@@ -200,8 +200,9 @@ def test_every_example_is_listed() -> None:
 
 def test_the_readme_chat_model_example_runs(tmp_path: Path) -> None:
     readme = (EXAMPLES_DIR.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Write a chat model", 1)[1]
-    code = section.split("```python", 1)[1].split("```", 1)[0]
+    section = readme.split("## Write a chat model", 1)[1].split("\n## ", 1)[0]
+    model_file, code = (block.split("```", 1)[0] for block in section.split("```python")[1:3])
+    (tmp_path / "echo_model.py").write_text(model_file, encoding="utf-8")
 
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -215,6 +216,8 @@ def test_the_readme_chat_model_example_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "'content': 'Hello!'" in result.stdout
     assert "chat.completion" in result.stdout
+    assert "'delta': {'content': 'Hi', 'role': 'assistant'}" in result.stdout
+    assert "Warning" not in result.stderr  # saved as code: no pickle to warn about
 
 
 def test_the_foundation_examples_type_check() -> None:
