@@ -341,6 +341,14 @@ def test_bad_prompts_are_refused(make_engine: MakeEngine, prompt: list[int], mat
         engine.submit(prompt, greedy(4))
 
 
+def test_bad_engine_config_is_refused(tiny_model: Any, tokenizer: Any) -> None:
+    from modelport.engine import EngineConfig
+
+    for config in (EngineConfig(max_batch_size=0), EngineConfig(num_threads=0)):
+        with pytest.raises(InvalidRequestError, match="EngineConfig"):
+            GenerationEngine(tiny_model, tokenizer, config)
+
+
 def test_bad_params_are_refused_at_submit(make_engine: MakeEngine) -> None:
     engine = make_engine(max_batch_size=4)
     with pytest.raises(InvalidRequestError, match="n must be at most 4"):
