@@ -291,3 +291,223 @@ def test_dataframe_and_array_results_print_as_json(
 
     assert json.loads(frame_out) == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
     assert json.loads(array_out) == {"scores": [0.5, 1.5]}
+
+
+# --- the /invocations input formats (modelport.scoring) ------------------------------------------
+
+DESCRIBE_CODE = """
+from modelport import PythonModel, set_model
+
+
+class Describe(PythonModel):
+    def predict(self, context, model_input, params=None):
+        kind = type(model_input).__name__
+        if kind == "DataFrame":
+            model_input = model_input.to_dict(orient="list")
+        return {"type": kind, "input": model_input, "params": params}
+
+    def predict_stream(self, context, model_input, params=None):
+        for i, item in enumerate(model_input):
+            yield {"n": i, "item": item, "params": params}
+
+
+set_model(Describe())
+"""
+SHOUT_CODE = """
+from modelport import CompletionModel, set_model
+from modelport.types import CompletionResponse
+
+
+class Shout(CompletionModel):
+    def predict(self, context, prompts, params):
+        return CompletionResponse(
+            choices=[{"index": i, "text": p.upper()[: params.max_tokens]} for i, p in enumerate(prompts)]
+        )
+
+
+set_model(Shout())
+"""
+FRAME = {"a": [1, 2], "b": ["x", "y"]}
+
+
+def saved_from_code(tmp_path: Path, name: str, code: str, example: object = None) -> Path:
+    import modelport
+
+    (tmp_path / f"{name}.py").write_text(code)
+    modelport.save_model(
+        tmp_path / name, python_model=tmp_path / f"{name}.py", input_example=example
+    )
+    return tmp_path / name
+
+
+@pytest.fixture
+def describe(tmp_path: Path) -> Path:
+    return saved_from_code(tmp_path, "describe", DESCRIBE_CODE)
+
+
+def predict_on(
+    capsys: pytest.CaptureFixture[str], model: Path, body: object, *options: str
+) -> tuple[int, str, str]:
+    Path("body.json").write_text(json.dumps(body))
+    return run_cli(capsys, "predict", "-m", str(model), "-i", "body.json", *options)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"dataframe_split": {"columns": ["a", "b"], "data": [[1, "x"], [2, "y"]]}},
+        {"dataframe_records": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]},
+    ],
+)
+def test_dataframe_formats_reach_the_model_as_a_dataframe_and_answer_predictions(
+    capsys: pytest.CaptureFixture[str], describe: Path, body: dict
+) -> None:
+    code, out, err = predict_on(capsys, describe, body)
+
+    assert code == 0 and err == ""
+    assert json.loads(out) == {"predictions": {"type": "DataFrame", "input": FRAME, "params": None}}
+
+
+def test_instances_of_objects_become_columns(
+    capsys: pytest.CaptureFixture[str], describe: Path
+) -> None:
+    code, out, _ = predict_on(
+        capsys, describe, {"instances": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]}
+    )
+
+    assert code == 0
+    assert json.loads(out)["predictions"] == {"type": "dict", "input": FRAME, "params": None}
+
+
+def test_inputs_with_params_and_cli_params_merged_over_them(
+    capsys: pytest.CaptureFixture[str], describe: Path
+) -> None:
+    body = {"inputs": ["p", "q"], "params": {"k": 1, "j": 2}}
+
+    code, out, _ = predict_on(capsys, describe, body, "--params", '{"k": 5}')
+
+    assert code == 0
+    assert json.loads(out)["predictions"] == {
+        "type": "list",
+        "input": ["p", "q"],
+        "params": {"k": 5, "j": 2},
+    }
+
+
+def test_a_plain_input_still_reaches_the_model_as_it_is(
+    capsys: pytest.CaptureFixture[str], describe: Path
+) -> None:
+    body = {"x": [1, 2], "params": {"not": "params"}, "stream": True}
+
+    code, out, _ = predict_on(capsys, describe, body, "--params", '{"k": 5}')
+
+    assert code == 0
+    assert json.loads(out) == {"type": "dict", "input": body, "params": {"k": 5}}
+
+
+@pytest.mark.parametrize(
+    ("body", "options"),
+    [({"inputs": ["p", "q"], "stream": True}, []), ({"inputs": ["p", "q"]}, ["--stream"])],
+)
+def test_python_model_streams_one_chunk_per_line(
+    capsys: pytest.CaptureFixture[str], describe: Path, body: dict, options: list[str]
+) -> None:
+    code, out, _ = predict_on(capsys, describe, body, *options, "--params", '{"k": 1}')
+
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"n": 0, "item": "p", "params": {"k": 1}},
+        {"n": 1, "item": "q", "params": {"k": 1}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "options", "message"),
+    [
+        (
+            {"inputs": [1], "instances": [2]},
+            [],
+            "error: A scoring input takes exactly one of dataframe_split, dataframe_records, "
+            "instances, inputs (plus optional 'params' and 'stream'); got keys: inputs, instances",
+        ),
+        (
+            {"dataframe_split": {"columns": ["a", "b"], "data": [[1, "x"], [2]]}},
+            [],
+            "error: 'dataframe_split.data[1]' must be a list of 2 values (one per column), got [2]",
+        ),
+        ({"inputs": [1], "params": [1]}, [], "error: 'params' must be an object, got a JSON array"),
+        (
+            {"inputs": [1], "params": "k=1"},
+            ["--params", '{"k": 2}'],
+            "error: 'params' must be an object, got a JSON string",
+        ),
+        ({"inputs": [1], "stream": "yes"}, [], "error: 'stream' must be true or false"),
+        (
+            {"dataframe_records": {"a": 1}},
+            [],
+            "error: 'dataframe_records' must be a list of objects",
+        ),
+        ({"inputs": [1]}, ["--params", "3"], "error: --params must be a JSON object"),
+    ],
+)
+def test_bad_formats_are_one_line_and_a_non_zero_exit(
+    capsys: pytest.CaptureFixture[str],
+    describe: Path,
+    body: dict,
+    options: list[str],
+    message: str,
+) -> None:
+    code, out, err = predict_on(capsys, describe, body, *options)
+
+    assert code == 1 and out == ""
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_chat_params_in_the_body_and_on_the_command_line(
+    capsys: pytest.CaptureFixture[str], echo_package: Path
+) -> None:
+    body = {**REQUEST, "params": {"max_tokens": 4}}
+
+    _, from_body, _ = predict_on(capsys, echo_package, body)
+    _, overridden, _ = predict_on(capsys, echo_package, body, "--params", '{"max_tokens": 7}')
+
+    assert json.loads(from_body)["choices"][0]["message"]["content"].endswith("(max_tokens=4)")
+    assert json.loads(overridden)["choices"][0]["message"]["content"].endswith("(max_tokens=7)")
+
+
+def test_chat_request_wrapped_in_inputs_with_stream_true_streams(
+    capsys: pytest.CaptureFixture[str], echo_package: Path
+) -> None:
+    code, out, _ = predict_on(capsys, echo_package, {"inputs": REQUEST, "stream": True})
+
+    assert code == 0
+    assert [json.loads(line)["choices"][0]["delta"]["content"] for line in out.splitlines()] == [
+        "hello",
+        "there",
+    ]
+
+
+def test_chat_model_without_messages_says_what_to_send(
+    capsys: pytest.CaptureFixture[str], echo_package: Path
+) -> None:
+    code, out, err = predict_on(capsys, echo_package, {"dataframe_records": [{"a": 1}]})
+
+    assert code == 1 and out == ""
+    assert err.startswith("error: This is a chat model: send the chat request itself, e.g. ")
+
+
+def test_completions_model_takes_a_prompt(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    shout = saved_from_code(tmp_path, "shout", SHOUT_CODE, {"prompt": "a", "max_tokens": 2})
+
+    code, out, _ = predict_on(capsys, shout, {"prompt": ["hey you", "ok"], "max_tokens": 3})
+    _, streamed, _ = predict_on(capsys, shout, {"prompt": "hey you", "stream": True})
+    bad, _, err = predict_on(capsys, shout, {"messages": REQUEST["messages"]})
+
+    reply = json.loads(out)
+    assert code == 0 and reply["object"] == "text_completion"
+    assert [c["text"] for c in reply["choices"]] == ["HEY", "OK"]
+    chunks = [json.loads(line) for line in streamed.splitlines()]
+    assert [c["choices"][0]["text"] for c in chunks if c["choices"]] == ["HEY YOU"]
+    assert bad == 1 and err.startswith('error: This is a completions model: send {"prompt"')

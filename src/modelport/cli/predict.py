@@ -1,26 +1,46 @@
-"""``modelport predict -m URI -i input.json [--params JSON] [--stream]``."""
+"""``modelport predict -m URI -i input.json [--params JSON] [--stream]``.
+
+The input is what ``POST /invocations`` takes (:mod:`modelport.scoring`): the chat request for a
+chat model, ``{"prompt": ...}`` for a completions model, and for any other PythonModel one of
+``dataframe_split``/``dataframe_records``/``instances``/``inputs`` (answered, as by
+``mlflow models predict``, with ``{"predictions": ...}``) or any other JSON value, passed to
+``predict`` as it is (answered with the bare result).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from modelport.errors import InvalidRequestError
+from modelport.scoring import INPUT_FORMATS, json_type, parse_invocation, to_jsonable
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "predict", help="run a model on a JSON input and print the result"
+        "predict",
+        help="run a model on a JSON input and print the result",
+        description=(
+            "Run a model on a JSON input, as POST /invocations does: the chat request for a chat "
+            "model, {prompt, ...} for a completions model, one of "
+            f'{", ".join(INPUT_FORMATS)} (answered as {{"predictions": ...}}) or any JSON value '
+            "for other models."
+        ),
     )
     parser.add_argument("-m", "--model-uri", required=True, help="package path or URI")
     parser.add_argument(
         "-i", "--input", required=True, help="JSON input file ('-' reads standard input)"
     )
-    parser.add_argument("--params", default=None, help="params as a JSON object")
-    parser.add_argument("--stream", action="store_true", help="print chunks as they come")
+    parser.add_argument(
+        "--params", default=None, help="params as a JSON object (merged over the input's params)"
+    )
+    parser.add_argument(
+        "--stream", action="store_true", help='print chunks as they come (or "stream": true)'
+    )
     parser.set_defaults(func=run)
 
 
@@ -31,35 +51,74 @@ def _read_json(text: str, what: str) -> Any:
         raise InvalidRequestError(f"{what} is not valid JSON: {exc}") from None
 
 
-def _jsonable(value: Any) -> Any:
-    """JSON for what a custom model may return: DataFrames as records, arrays as lists."""
-    if type(value).__name__ == "DataFrame" and hasattr(value, "to_dict"):
-        return value.to_dict(orient="records")
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return value.tolist()
-    return str(value)
+def _read_input(name: str) -> Any:
+    if name == "-":
+        return _read_json(sys.stdin.read(), "standard input")
+    path = Path(name)
+    if not path.is_file():
+        raise InvalidRequestError(f"input file '{path}' does not exist")
+    return _read_json(path.read_text(encoding="utf-8"), f"input file '{path}'")
+
+
+def _read_params(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    params = _read_json(text, "--params")
+    if not isinstance(params, dict):
+        raise InvalidRequestError(
+            f"--params must be a JSON object, e.g. '{{\"max_tokens\": 5}}', got a JSON "
+            f"{json_type(params)}"
+        )
+    return params
+
+
+def _is_scoring_body(data: Any, task: str | None) -> bool:
+    """Whether the input is in the scoring protocol: any object for an LLM task, an object with
+    one of the input-format keys for other models."""
+    if not isinstance(data, Mapping):
+        return False
+    return task is not None or any(key in data for key in INPUT_FORMATS)
+
+
+def _with_params(body: Mapping[str, Any], params: dict[str, Any] | None) -> Mapping[str, Any]:
+    """``--params`` merged over the body's own ``params`` (a bad one is left for the parser)."""
+    given = body.get("params")
+    if not params or not (given is None or isinstance(given, Mapping)):
+        return body
+    return {**body, "params": {**(given or {}), **params}}
+
+
+def _print(value: Any, *, indent: int | None) -> None:
+    print(json.dumps(to_jsonable(value), indent=indent, ensure_ascii=False), flush=True)
+
+
+def _print_stream(chunks: Iterable[Any]) -> None:
+    for chunk in chunks:
+        _print(chunk, indent=None)
 
 
 def run(args: argparse.Namespace) -> int:
     from modelport.package.load import load_model
 
-    if args.input == "-":
-        data = _read_json(sys.stdin.read(), "standard input")
-    else:
-        path = Path(args.input)
-        if not path.is_file():
-            raise InvalidRequestError(f"input file '{path}' does not exist")
-        data = _read_json(path.read_text(encoding="utf-8"), f"input file '{path}'")
-    params = None
-    if args.params is not None:
-        params = _read_json(args.params, "--params")
-        if not isinstance(params, dict):
-            raise InvalidRequestError("--params must be a JSON object, e.g. '{\"max_tokens\": 5}'")
+    data = _read_input(args.input)
+    params = _read_params(args.params)
     model = load_model(args.model_uri)
-    if args.stream:
-        for chunk in model.predict_stream(data, params):
-            print(json.dumps(chunk, ensure_ascii=False, default=_jsonable), flush=True)
+    if not _is_scoring_body(data, model.task):
+        # A custom model's own JSON (or a non-object for a chat model, which it refuses).
+        if args.stream:
+            _print_stream(model.predict_stream(data, params))
+        else:
+            _print(model.predict(data, params), indent=2)
+        return 0
+    invocation = parse_invocation(_with_params(data, params), model.task)
+    stream = args.stream or invocation.stream
+    if invocation.request is not None:  # chat / completions: one response object, or chunks
+        if stream:
+            _print_stream(model.predict_stream(invocation.request))
+        else:
+            _print(model.predict(invocation.request), indent=2)
+    elif stream:
+        _print_stream(model.predict_stream(invocation.data, invocation.params))
     else:
-        result = model.predict(data, params)
-        print(json.dumps(result, indent=2, ensure_ascii=False, default=_jsonable))
+        _print({"predictions": model.predict(invocation.data, invocation.params)}, indent=2)
     return 0

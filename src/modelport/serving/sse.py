@@ -16,8 +16,8 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from modelport.errors import ModelExecutionError, ModelportError
+from modelport.scoring import to_jsonable
 from modelport.serving.generation import ChunkStream
-from modelport.serving.payloads import to_jsonable
 from modelport.types._base import WireModel
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from modelport.scoring import parse_invocation, to_jsonable
 from modelport.serving.generation import open_predict_stream, predict
-from modelport.serving.payloads import parse_invocation, to_jsonable
 from modelport.serving.routes.common import (
     CLIENT_GONE,
     answer,
