@@ -11,10 +11,19 @@ import pandas as pd
 import pytest
 
 import modelport
-from modelport import ChatModel, ColSpec, Context, ParamSchema, ParamSpec, PythonModel, Schema
+from modelport import (
+    ChatModel,
+    ColSpec,
+    CompletionModel,
+    Context,
+    ParamSchema,
+    ParamSpec,
+    PythonModel,
+    Schema,
+)
 from modelport.errors import InvalidRequestError, PackageError
 from modelport.flavors.python import UnsafePickleWarning
-from modelport.types import ChatCompletionResponse, ChatMessage, ChatParams
+from modelport.types import ChatCompletionResponse, ChatMessage, ChatParams, CompletionResponse
 
 HELLO = {"messages": [{"role": "user", "content": "Hello there"}]}
 
@@ -412,3 +421,17 @@ def test_no_type_hints_and_no_example_means_no_signature(save_and_load: Any) -> 
             return model_input
 
     assert save_and_load(Untyped()).metadata.signature is None
+
+
+class Upper(CompletionModel):
+    def predict(self, context: Context, prompts: list[str], params: object) -> CompletionResponse:
+        return CompletionResponse(
+            choices=[{"index": i, "text": p.upper()} for i, p in enumerate(prompts)]
+        )
+
+
+def test_a_completions_model_saves_without_an_input_example(save_and_load: Any) -> None:
+    loaded = save_and_load(Upper())
+
+    assert loaded.task == "llm/v1/completions"
+    assert [c.text for c in loaded.complete({"prompt": ["hi", "yo"]}).choices] == ["HI", "YO"]

@@ -55,6 +55,7 @@ DEFAULT_CHAT_EXAMPLE: dict[str, Any] = {
     "messages": [{"role": "user", "content": "Hello!"}],
     "max_tokens": 16,
 }
+DEFAULT_COMPLETIONS_EXAMPLE: dict[str, Any] = {"prompt": "Hello!", "max_tokens": 16}
 
 
 class UnsafePickleWarning(UserWarning):
@@ -211,6 +212,8 @@ def save_model(
                 )
             if task == "llm/v1/chat" and input_example is None:
                 input_example = DEFAULT_CHAT_EXAMPLE
+            elif task == "llm/v1/completions" and input_example is None:
+                input_example = DEFAULT_COMPLETIONS_EXAMPLE
             context = Context(
                 artifacts={k: str(directory / v) for k, v in stored_artifacts.items()},
                 model_config=config,
