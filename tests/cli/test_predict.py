@@ -119,6 +119,12 @@ def test_input_from_standard_input(
     ("setup", "args", "message"),
     [
         ({}, ["-i", "missing.json"], "error: input file 'missing.json' does not exist"),
+        ({}, ["-i", "."], "error: input '.' is a directory"),
+        (
+            {"nan.json": '{"messages": [{"role": "user", "content": "x"}], "temperature": NaN}'},
+            ["-i", "nan.json"],
+            "error: NaN is not a JSON value",
+        ),
         (
             {"bad.json": "{nope"},
             ["-i", "bad.json"],
@@ -511,3 +517,25 @@ def test_completions_model_takes_a_prompt(
     chunks = [json.loads(line) for line in streamed.splitlines()]
     assert [c["choices"][0]["text"] for c in chunks if c["choices"]] == ["HEY YOU"]
     assert bad == 1 and err.startswith('error: This is a completions model: send {"prompt"')
+
+
+def test_input_from_a_pipe(tmp_path: Path, echo_package: Path) -> None:
+    """``-i <(echo '{...}')`` hands the CLI a pipe, not a regular file."""
+    import os
+    import subprocess
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, json.dumps(REQUEST).encode())
+    os.close(write_end)
+    cli = Path(sys.executable).parent / "modelport"
+    result = subprocess.run(
+        [str(cli), "predict", "-m", str(echo_package), "-i", f"/dev/fd/{read_end}"],
+        pass_fds=(read_end,),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    os.close(read_end)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["model"] == "echo"

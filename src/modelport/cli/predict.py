@@ -44,9 +44,13 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _reject_constant(name: str) -> Any:
+    raise InvalidRequestError(f"{name} is not a JSON value; use null or a finite number")
+
+
 def _read_json(text: str, what: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InvalidRequestError(f"{what} is not valid JSON: {exc}") from None
 
@@ -55,9 +59,15 @@ def _read_input(name: str) -> Any:
     if name == "-":
         return _read_json(sys.stdin.read(), "standard input")
     path = Path(name)
-    if not path.is_file():
-        raise InvalidRequestError(f"input file '{path}' does not exist")
-    return _read_json(path.read_text(encoding="utf-8"), f"input file '{path}'")
+    if path.is_dir():
+        raise InvalidRequestError(f"input '{path}' is a directory; give a JSON file or '-'")
+    try:  # not only regular files: `-i <(echo '{...}')` gives a pipe
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidRequestError(f"input file '{path}' does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(f"input file '{path}' cannot be read: {exc}") from None
+    return _read_json(text, f"input file '{path}'")
 
 
 def _read_params(text: str | None) -> dict[str, Any] | None:
