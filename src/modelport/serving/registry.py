@@ -154,14 +154,7 @@ class ModelRegistry:
                 f"This server serves several models; name one in 'model': {', '.join(self._models)}",
                 param="model",
             )
-        served = self._models.get(name)
-        if served is None:
-            raise NotFoundError(
-                f"The model '{name}' does not exist; served models: {', '.join(self._models)}",
-                param="model",
-                code="model_not_found",
-            )
-        return served
+        return self.find(name)
 
     def find(self, name: str) -> ServedModel:
         """The model called exactly ``name`` (for ``GET /v1/models/{id}``)."""
