@@ -63,8 +63,8 @@ class EngineConfig:
     # Added by the engine: reuse the keys and values of prompt prefixes that recent prompts
     # shared (a chat template's system prompt), so that only the rest of a prompt is prefilled.
     prefix_cache: bool = True
-    # Added by the engine: torch's intra-op threads, set (process-wide) when the engine starts.
-    # None: OMP_NUM_THREADS if set, else one per core but one, left to the server's event loop.
+    # Added by the engine: torch's intra-op threads (a process-wide setting). None: measured
+    # while running, between one per core and one per core but one (OMP_NUM_THREADS fixes it).
     num_threads: int | None = None
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from modelport.engine.detok import IncrementalDetokenizer
 from modelport.engine.handle import END, GenerationHandle
 from modelport.engine.sampling import RowSampling, sample, validate
 from modelport.engine.stop import StopMatcher
+from modelport.engine.threads import ThreadTuner, candidate_counts
 from modelport.errors import (
     ContextLengthExceededError,
     InvalidRequestError,
@@ -44,19 +46,6 @@ def default_kv_cache_bytes() -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4)
     except (ValueError, OSError, AttributeError):
         return 4 << 30
-
-
-def default_num_threads() -> int | None:
-    """Torch threads when none are configured: None (leave torch alone) if OMP_NUM_THREADS is set,
-    else one per core but one.
-
-    The engine's thread drives the model while another thread (the server's event loop) encodes
-    and sends the streams. On 2 cores, 2 OpenMP threads on the engine's thread measured no faster
-    than 1 on a quiet machine, and 2-4x slower when other processes competed for the cores.
-    """
-    if os.environ.get("OMP_NUM_THREADS"):
-        return None
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 @dataclass
@@ -133,6 +122,7 @@ class GenerationEngine:
         self._prefills = 0
         self._peak_cache_tokens = 0
         self._peak_rows = 0
+        self._threads = ThreadTuner(candidate_counts(self.config.num_threads))
         # Events are sent once a step's bookkeeping is done, so a reader that sees its request
         # end also sees the engine's counters without it.
         self._outbox: list[tuple[GenerationHandle, Any]] = []
@@ -203,6 +193,8 @@ class GenerationEngine:
             "kv_cache_bytes": (batch.tokens_held() if batch else 0) * self._bytes_per_token,
             "kv_cache_peak_bytes": self._peak_cache_tokens * self._bytes_per_token,
             "kv_cache_budget_bytes": self.kv_cache_bytes,
+            "threads": self._threads.current,
+            "thread_switches": self._threads.switches,
         }
 
     def shutdown(self, timeout: float | None = 30.0) -> None:
@@ -229,9 +221,6 @@ class GenerationEngine:
             self._cond.notify_all()
 
     def _run(self) -> None:
-        threads = self.config.num_threads or default_num_threads()
-        if threads is not None:
-            torch.set_num_threads(threads)
         try:
             with torch.inference_mode():
                 while True:
@@ -246,6 +235,7 @@ class GenerationEngine:
                     try:
                         if admitted:
                             self._prefill(admitted)
+                            self._send()  # the first tokens go out before the decode step
                         if self._rows:
                             self._decode_step()
                     except Exception as exc:
@@ -349,6 +339,7 @@ class GenerationEngine:
             input_ids[i, longest - len(ids) :] = torch.tensor(ids)
             mask[i, longest - len(ids) :] = 1
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0) + skip
+        self._threads.before_prefill()
         if prefix is None:
             cache = new_cache(self.model.config)
         else:
@@ -396,6 +387,9 @@ class GenerationEngine:
         input_ids = torch.tensor([[seq.last_token] for seq in self._rows], dtype=torch.long)
         positions = torch.tensor(batch.lengths, dtype=torch.long).unsqueeze(1)
         batch.append_column()
+        rows = len(self._rows)
+        self._threads.before_step(rows)
+        started = time.perf_counter()
         out = self.model(
             input_ids=input_ids,
             attention_mask=batch.attention_mask,
@@ -404,6 +398,7 @@ class GenerationEngine:
             use_cache=True,
             logits_to_keep=1,
         )
+        self._threads.after_step(rows, time.perf_counter() - started)
         self._steps += 1
         self._peak_cache_tokens = max(self._peak_cache_tokens, batch.tokens_held())
         keep = self._accept(self._rows, out.logits[:, -1, :].float())

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from modelport.engine.threads import ThreadTuner, candidate_counts
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads() -> Iterator[None]:
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def run_steps(tuner: ThreadTuner, step_time: dict[int, float], steps: int, rows: int = 16) -> None:
+    for _ in range(steps):
+        tuner.before_step(rows)
+        tuner.after_step(rows, step_time[torch.get_num_threads()])
+
+
+def test_switches_to_a_clearly_faster_count_and_applies_it() -> None:
+    tuner = ThreadTuner([1, 2], every=10)
+    run_steps(tuner, {1: 0.150, 2: 0.110}, steps=12)
+    assert tuner.current == 2
+    assert tuner.switches == 1
+    tuner.before_prefill()
+    assert torch.get_num_threads() == 2
+
+
+def test_switches_back_when_conditions_change() -> None:
+    tuner = ThreadTuner([1, 2], every=10)
+    run_steps(tuner, {1: 0.150, 2: 0.110}, steps=12)
+    run_steps(tuner, {1: 0.150, 2: 0.400}, steps=20)  # another process took a core
+    assert tuner.current == 1
+    assert tuner.switches == 2
+
+
+def test_keeps_the_current_count_without_a_clear_gain() -> None:
+    tuner = ThreadTuner([1, 2], every=10)
+    run_steps(tuner, {1: 0.100, 2: 0.095}, steps=40)
+    assert (tuner.current, tuner.switches) == (1, 0)
+
+
+def test_ignores_a_probe_during_which_the_batch_changed() -> None:
+    tuner = ThreadTuner([1, 2], every=100)
+    times = {1: 0.150, 2: 0.050}
+    for rows in (16, 16, 16, 16, 30, 30, 30, 30, 30, 30):
+        tuner.before_step(rows)
+        tuner.after_step(rows, times[torch.get_num_threads()])
+    assert tuner.current == 1
+
+
+def test_a_configured_count_is_never_tuned() -> None:
+    assert candidate_counts(3) == [3]
+    tuner = ThreadTuner([3], every=1)
+    run_steps(tuner, {3: 0.1}, steps=5)
+    assert torch.get_num_threads() == 3
+    assert tuner.switches == 0
+
+
+def test_omp_num_threads_fixes_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert candidate_counts(None) == [torch.get_num_threads()]
