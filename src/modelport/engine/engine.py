@@ -48,7 +48,7 @@ def default_kv_cache_bytes() -> int:
         return 4 << 30
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity (queue removal)
 class _Request:
     handle: GenerationHandle
     prompt_ids: list[int]
@@ -56,7 +56,7 @@ class _Request:
     max_new_tokens: int  # the request's limit, clipped to what the context leaves
 
 
-@dataclass
+@dataclass(eq=False)
 class _Sequence:
     request: _Request
     index: int
