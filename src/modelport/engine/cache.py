@@ -163,7 +163,9 @@ class BatchCache:
 
     def append_column(self) -> None:
         """Account for the token that the next forward pass writes into every row."""
-        ones = torch.ones((self.rows, 1), dtype=self.attention_mask.dtype)
+        ones = torch.ones(
+            (self.rows, 1), dtype=self.attention_mask.dtype, device=self.attention_mask.device
+        )
         self.attention_mask = torch.cat([self.attention_mask, ones], dim=1)
         self.lengths = [n + 1 for n in self.lengths]
         self.spans = [n + 1 for n in self.spans]
@@ -188,7 +190,7 @@ class BatchCache:
 
     def select(self, keep: list[int]) -> None:
         """Keep only the rows in ``keep`` (in that order), then crop columns no row spans."""
-        index = torch.tensor(keep, dtype=torch.long)
+        index = torch.tensor(keep, dtype=torch.long, device=self.attention_mask.device)
         extra = self.columns - max((self.spans[i] for i in keep), default=0)
         for layer in _layers(self.cache):
             if layer.is_initialized and layer.keys.numel():

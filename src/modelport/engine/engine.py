@@ -103,6 +103,9 @@ class GenerationEngine:
         self.eos_token_ids = frozenset(
             eos_token_ids if eos_token_ids is not None else _eos_ids(model, tokenizer)
         )
+        # Inputs are built on the CPU and moved to the model's device for each forward pass;
+        # logits come back to the CPU, where sampling (and its seeded generators) runs.
+        self.device = next(model.parameters()).device
         self._bytes_per_token = kv_bytes_per_token(model.config, next(model.parameters()).dtype)
         self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
         self._max_cache_tokens = self.kv_cache_bytes // self._bytes_per_token
@@ -345,6 +348,7 @@ class GenerationEngine:
         else:
             cache = prefix.cache_for(len(requests), self.model.config)
             mask = torch.cat([torch.ones((len(requests), skip), dtype=torch.long), mask], dim=1)
+        input_ids, mask, positions = (t.to(self.device) for t in (input_ids, mask, positions))
         out = self.model(
             input_ids=input_ids,
             attention_mask=mask,
@@ -355,7 +359,7 @@ class GenerationEngine:
         )
         self._prefill_tokens += sum(len(ids) for ids in rest)
         self._prefills += 1
-        logits = out.logits[:, -1, :].float()
+        logits = out.logits[:, -1, :].float().cpu()
         joined = BatchCache(cache, mask)
         if prefix is None and self._prefixes is not None:
             for row, (request, share) in enumerate(zip(requests, shares, strict=True)):
@@ -386,6 +390,7 @@ class GenerationEngine:
         assert batch is not None
         input_ids = torch.tensor([[seq.last_token] for seq in self._rows], dtype=torch.long)
         positions = torch.tensor(batch.lengths, dtype=torch.long).unsqueeze(1)
+        input_ids, positions = input_ids.to(self.device), positions.to(self.device)
         batch.append_column()
         rows = len(self._rows)
         self._threads.before_step(rows)
@@ -401,7 +406,7 @@ class GenerationEngine:
         self._threads.after_step(rows, time.perf_counter() - started)
         self._steps += 1
         self._peak_cache_tokens = max(self._peak_cache_tokens, batch.tokens_held())
-        keep = self._accept(self._rows, out.logits[:, -1, :].float())
+        keep = self._accept(self._rows, out.logits[:, -1, :].float().cpu())
         if len(keep) != len(self._rows):
             self._keep_rows(keep)
 
