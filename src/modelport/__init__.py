@@ -76,6 +76,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_TRACKING_NAMES})
 
 
+# Literal, not built from _TRACKING_NAMES: ruff and type checkers read the lazy re-exports here.
 __all__ = [
     "ChatModel",
     "ColSpec",
