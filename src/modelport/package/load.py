@@ -66,6 +66,20 @@ def _run_coroutine(coro: Awaitable[T]) -> T:
     return box["value"]  # type: ignore[no-any-return,unused-ignore]
 
 
+def _close(iterator: object) -> None:
+    """Close a generator (or anything with ``close``); a plain iterator has nothing to close."""
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
+def _check_params(params: object) -> None:
+    if params is not None and not isinstance(params, Mapping):
+        raise InvalidRequestError(
+            f"params must be a dict, got {type(params).__name__}", param="params"
+        )
+
+
 def _iterate_async(agen: AsyncIterator[T]) -> Iterator[T]:
     """Drive an async generator from sync code on a private event loop."""
     loop = asyncio.new_event_loop()
@@ -241,14 +255,7 @@ class LoadedModel:
         if self._task is not None:
             request = self._request(data, params)
             return self._call(request).to_dict()
-        model_input, enforced = self._enforce(data, params)
-        try:
-            result = call_with_context(self._model.predict, self._context, model_input, enforced)
-            if inspect.isawaitable(result):
-                result = _run_coroutine(result)
-        except Exception as exc:
-            raise _model_failed(exc) from exc
-        return result
+        return self._run_predict(*self._enforce(data, params))
 
     def predict_stream(self, data: Any, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
         """Stream. For LLM tasks, chunk dicts; a model without ``predict_stream`` gives one chunk.
@@ -261,15 +268,15 @@ class LoadedModel:
             return (chunk.to_dict() for chunk in chunks)
         model_input, enforced = self._enforce(data, params)
         if not implements_stream(self._model):
-            return self._predict_once(data, params)
+            return self._predict_once(model_input, enforced)
         return self._iterate_model_stream(
             lambda: call_with_context(
                 self._model.predict_stream, self._context, model_input, enforced
             )
         )
 
-    def _predict_once(self, data: Any, params: Mapping[str, Any] | None) -> Iterator[Any]:
-        yield self.predict(data, params)
+    def _predict_once(self, model_input: Any, enforced: Any) -> Iterator[Any]:
+        yield self._run_predict(model_input, enforced)
 
     def predict_for_save(self, data: Any, params: Mapping[str, Any] | None) -> Any:
         """Run predict on a save-time example, checking the LLM response type strictly."""
@@ -381,10 +388,7 @@ class LoadedModel:
     # --- internals --------------------------------------------------------------------------
 
     def _enforce(self, data: Any, params: Mapping[str, Any] | None) -> tuple[Any, Any]:
-        if params is not None and not isinstance(params, Mapping):
-            raise InvalidRequestError(
-                f"params must be a dict, got {type(params).__name__}", param="params"
-            )
+        _check_params(params)
         signature = self.metadata.signature
         if signature is None:
             return data, dict(params) if params is not None else None
@@ -416,23 +420,22 @@ class LoadedModel:
             raise InvalidRequestError(
                 f"A {self.task} model takes one request object (a dict), got {type(data).__name__}"
             )
-        if params is not None and not isinstance(params, Mapping):
-            raise InvalidRequestError(
-                f"params must be a dict, got {type(params).__name__}", param="params"
-            )
+        _check_params(params)
         return self._task.request_type.parse({**data, **(params or {})})
 
-    def _invoke(self, request: RequestModel) -> Any:
-        assert self._task is not None
+    def _run_predict(self, *args: Any) -> Any:
+        """Call the model's ``predict`` (awaiting an async one); its errors become modelport's."""
         try:
-            result = call_with_context(
-                self._model.predict, self._context, *self._task.arguments(request)
-            )
+            result = call_with_context(self._model.predict, self._context, *args)
             if inspect.isawaitable(result):
                 result = _run_coroutine(result)
         except Exception as exc:
             raise _model_failed(exc) from exc
         return result
+
+    def _invoke(self, request: RequestModel) -> Any:
+        assert self._task is not None
+        return self._run_predict(*self._task.arguments(request))
 
     def _check_response(self, result: Any) -> WireModel:
         assert self._task is not None
@@ -484,9 +487,7 @@ class LoadedModel:
                     raise _model_failed(exc) from exc
                 yield item
         finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
+            _close(iterator)
 
     def _stream(self, request: RequestModel) -> Iterator[WireModel]:
         assert self._task is not None
@@ -506,9 +507,7 @@ class LoadedModel:
                 if chunk is not None:
                     yield same_identity(chunk)
         finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+            _close(items)
 
     def close(self) -> None:
         """Release what the model holds (a transformers model's engine thread and cache).
