@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -110,6 +110,28 @@ class StreamOptions(WireModel):
     include_usage: bool = False
 
 
+class StopAndUsage:
+    """``stop_sequences`` and ``include_usage``, shared by the chat and completions params.
+
+    A plain mixin, so the pydantic fields (and their documented order) stay in each class.
+    """
+
+    if TYPE_CHECKING:
+        stop: str | list[str] | None
+        stream_options: StreamOptions | None
+
+    @property
+    def stop_sequences(self) -> list[str]:
+        """``stop`` as a list (empty when not given)."""
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
 class ResponseFormat(WireModel):
     model_config = {"extra": "allow"}
 
@@ -120,7 +142,7 @@ class ResponseFormat(WireModel):
 # --- request ----------------------------------------------------------------------------------
 
 
-class ChatParams(RequestModel):
+class ChatParams(StopAndUsage, RequestModel):
     """The parameters of a chat request, read as attributes inside ``ChatModel.predict``.
 
     Ranges are those of the OpenAI API. ``custom_inputs`` is passed through to the model.
@@ -154,20 +176,9 @@ class ChatParams(RequestModel):
         return check_stop(stop)
 
     @property
-    def stop_sequences(self) -> list[str]:
-        """``stop`` as a list (empty when not given)."""
-        if self.stop is None:
-            return []
-        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
-
-    @property
     def token_limit(self) -> int | None:
         """The new-token limit: ``max_completion_tokens``, else ``max_tokens``, else None."""
         return self.max_completion_tokens or self.max_tokens
-
-    @property
-    def include_usage(self) -> bool:
-        return bool(self.stream_options and self.stream_options.include_usage)
 
 
 class ChatCompletionRequest(ChatParams):

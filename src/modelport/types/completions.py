@@ -7,10 +7,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from modelport.types._base import KeepsNulls, RequestModel, WireModel
-from modelport.types.chat import StreamOptions, Usage, check_stop, new_id, now
+from modelport.types.chat import StopAndUsage, StreamOptions, Usage, check_stop, new_id, now
 
 
-class CompletionParams(RequestModel):
+class CompletionParams(StopAndUsage, RequestModel):
     """The parameters of a completions request (everything but ``model`` and ``prompt``)."""
 
     echo: bool = False
@@ -35,16 +35,6 @@ class CompletionParams(RequestModel):
     @classmethod
     def _check_stop(cls, stop: str | list[str] | None) -> str | list[str] | None:
         return check_stop(stop)
-
-    @property
-    def stop_sequences(self) -> list[str]:
-        if self.stop is None:
-            return []
-        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
-
-    @property
-    def include_usage(self) -> bool:
-        return bool(self.stream_options and self.stream_options.include_usage)
 
 
 class CompletionRequest(CompletionParams):
