@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelport.signature.schema import Signature
 
 _MESSAGE = {
@@ -40,6 +42,32 @@ _USAGE = {
 }
 
 
+def _response(choice_field: str, choice_schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A completion object whose choices each hold ``choice_field`` (``message`` or ``text``)."""
+    choice = {
+        "type": "object",
+        "properties": {
+            "index": {"type": "integer"},
+            choice_field: choice_schema,
+            "finish_reason": {"type": "string"},
+        },
+        "required": ["index", choice_field, "finish_reason"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"type": "string"},
+            "created": {"type": "integer"},
+            "model": {"type": "string"},
+            "choices": {"type": "array", "items": choice},
+            "usage": _USAGE,
+            **extra,
+        },
+        "required": ["id", "object", "created", "model", "choices"],
+    }
+
+
 def chat_signature() -> Signature:
     """The signature every ``llm/v1/chat`` model gets: OpenAI chat request in, completion out."""
     inputs = {
@@ -51,28 +79,7 @@ def chat_signature() -> Signature:
         },
         "required": ["messages"],
     }
-    choice = {
-        "type": "object",
-        "properties": {
-            "index": {"type": "integer"},
-            "message": _MESSAGE,
-            "finish_reason": {"type": "string"},
-        },
-        "required": ["index", "message", "finish_reason"],
-    }
-    outputs = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "object": {"type": "string"},
-            "created": {"type": "integer"},
-            "model": {"type": "string"},
-            "choices": {"type": "array", "items": choice},
-            "usage": _USAGE,
-            "custom_outputs": {"type": "object"},
-        },
-        "required": ["id", "object", "created", "model", "choices"],
-    }
+    outputs = _response("message", _MESSAGE, custom_outputs={"type": "object"})
     return Signature(inputs=inputs, outputs=outputs)
 
 
@@ -84,25 +91,5 @@ def completions_signature() -> Signature:
         "properties": {"prompt": prompt, **_SAMPLING},
         "required": ["prompt"],
     }
-    choice = {
-        "type": "object",
-        "properties": {
-            "index": {"type": "integer"},
-            "text": {"type": "string"},
-            "finish_reason": {"type": "string"},
-        },
-        "required": ["index", "text", "finish_reason"],
-    }
-    outputs = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "object": {"type": "string"},
-            "created": {"type": "integer"},
-            "model": {"type": "string"},
-            "choices": {"type": "array", "items": choice},
-            "usage": _USAGE,
-        },
-        "required": ["id", "object", "created", "model", "choices"],
-    }
+    outputs = _response("text", {"type": "string"})
     return Signature(inputs=inputs, outputs=outputs)
