@@ -20,6 +20,7 @@ from modelport.package.load import LoadedModel, load_model
 
 if TYPE_CHECKING:
     from modelport.engine import EngineConfig  # imports torch: only when batching is turned off
+    from modelport.package.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +86,20 @@ def _load(source: str | Path, batching: bool) -> LoadedModel:
         from modelport.package.uri import resolve_model_uri
 
         path = resolve_model_uri(source)
-        if Manifest.read(path).flavor == "transformers":
+        manifest = Manifest.read(path)
+        if manifest.flavor == "transformers":
             from modelport.flavors.transformers.load import load_chat_model
 
-            loaded: LoadedModel = load_chat_model(path, engine_config=_unbatched_config(path))
+            config = _unbatched_config(manifest)
+            loaded: LoadedModel = load_chat_model(path, engine_config=config)
             return loaded
     return load_model(source)
 
 
-def _unbatched_config(path: Path) -> EngineConfig:
+def _unbatched_config(manifest: Manifest) -> EngineConfig:
     from modelport.flavors.transformers.config import TransformersConfig, engine_config_from_dict
-    from modelport.package.manifest import Manifest
 
-    config = TransformersConfig.from_dict(Manifest.read(path).flavor_config)
+    config = TransformersConfig.from_dict(manifest.flavor_config)
     return dataclasses.replace(engine_config_from_dict(config.engine_config), batching=False)
 
 
