@@ -37,11 +37,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses={200: {"model": ChatCompletionResponse}, **ERRORS},
 )
 async def chat_completions(request: Request) -> Response:
-    body = await read_object(request)
-    chat = ChatCompletionRequest.parse(body)
-    served = context_of(request).registry.get(chat.model)
-    check_task(served, "llm/v1/chat")
-    return await answer(request, served, chat)
+    return await _complete(request, ChatCompletionRequest, "llm/v1/chat")
 
 
 @router.post(
@@ -51,11 +47,17 @@ async def chat_completions(request: Request) -> Response:
     responses={200: {"model": CompletionResponse}, **ERRORS},
 )
 async def completions(request: Request) -> Response:
-    body = await read_object(request)
-    completion = CompletionRequest.parse(body)
-    served = context_of(request).registry.get(completion.model)
-    check_task(served, "llm/v1/completions")
-    return await answer(request, served, completion)
+    return await _complete(request, CompletionRequest, "llm/v1/completions")
+
+
+async def _complete(
+    request: Request, kind: type[ChatCompletionRequest | CompletionRequest], task: str
+) -> Response:
+    """Parse the body as ``kind``, pick the model it names, check its task, answer."""
+    typed = kind.parse(await read_object(request))
+    served = context_of(request).registry.get(typed.model)
+    check_task(served, task)
+    return await answer(request, served, typed)
 
 
 @router.get("/v1/models", summary="List the served models")
