@@ -106,9 +106,9 @@ def _sample_row(logits: torch.Tensor, row: RowSampling) -> int:
         scores = scores.masked_fill(scores < kth, -math.inf)
     if p.top_p is not None and p.top_p < 1.0:
         sorted_scores, order = torch.sort(scores, descending=True)
-        cumulative = torch.softmax(sorted_scores, dim=-1).cumsum(dim=-1)
+        sorted_probs = torch.softmax(sorted_scores, dim=-1)
         # Keep the smallest set whose mass reaches top_p: drop a token once the mass before it does.
-        drop_sorted = (cumulative - torch.softmax(sorted_scores, dim=-1)) >= p.top_p
+        drop_sorted = (sorted_probs.cumsum(dim=-1) - sorted_probs) >= p.top_p
         drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
         scores = scores.masked_fill(drop, -math.inf)
     probs = torch.softmax(scores, dim=-1)
