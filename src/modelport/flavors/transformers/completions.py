@@ -27,6 +27,24 @@ def _check(params: CompletionParams) -> None:
         )
 
 
+def _submit_all(
+    generator: Generator, prompts: Sequence[str], params: CompletionParams
+) -> list[Any]:
+    """Encode and check every prompt, then submit them all (cancelling those sent on an error)."""
+    _check(params)
+    encoded = [encode_prompt(generator.tokenizer, p) for p in prompts]
+    samplings = [generator.sampling_params(params, len(ids), params.max_tokens) for ids in encoded]
+    handles: list[Any] = []
+    try:
+        for ids, sampling in zip(encoded, samplings, strict=True):
+            handles.append(generator.submit(ids, sampling))
+    except BaseException:
+        for handle in handles:
+            handle.cancel()
+        raise
+    return handles
+
+
 class TransformersCompletionModel(CompletionModel):
     """Each prompt continued as plain text (no chat template); ``n`` choices per prompt.
 
@@ -39,27 +57,11 @@ class TransformersCompletionModel(CompletionModel):
     def close(self) -> None:
         self.generator.close()
 
-    def _submit_all(self, prompts: Sequence[str], params: CompletionParams) -> list[Any]:
-        _check(params)
-        encoded = [encode_prompt(self.generator.tokenizer, p) for p in prompts]
-        samplings = [
-            self.generator.sampling_params(params, len(ids), params.max_tokens) for ids in encoded
-        ]
-        handles: list[Any] = []
-        try:
-            for ids, sampling in zip(encoded, samplings, strict=True):
-                handles.append(self.generator.submit(ids, sampling))
-        except BaseException:
-            for handle in handles:
-                handle.cancel()
-            raise
-        return handles
-
     def predict(
         self, context: Context, prompts: Sequence[str], params: Any = None
     ) -> CompletionResponse:
         params = params if params is not None else CompletionParams()
-        handles = self._submit_all(prompts, params)
+        handles = _submit_all(self.generator, prompts, params)
         choices: list[CompletionChoice] = []
         prompt_tokens = completion_tokens = 0
         try:
@@ -88,7 +90,7 @@ class TransformersCompletionModel(CompletionModel):
         self, context: Context, prompts: Sequence[str], params: Any = None
     ) -> Iterator[CompletionChunk]:
         params = params if params is not None else CompletionParams()
-        handles = self._submit_all(prompts, params)
+        handles = _submit_all(self.generator, prompts, params)
         chunk_id, created, name = new_id("cmpl"), now(), self.generator.model_name
 
         def chunk(index: int, text: str, finish_reason: str | None) -> CompletionChunk:
@@ -177,13 +179,8 @@ class TextGenerationModel(PythonModel):
                 **{k: given[k] for k in ("top_p", "top_k", "seed", "stop") if k in given},
             }
         )
-        prompts = self._prompts(model_input)
-        handles = []
+        handles = _submit_all(self.generator, self._prompts(model_input), request)
         try:
-            for prompt in prompts:
-                ids = encode_prompt(self.generator.tokenizer, prompt)
-                sampling = self.generator.sampling_params(request, len(ids), request.max_tokens)
-                handles.append(self.generator.submit(ids, sampling))
             return [Generator.collect(handle, 1).choices[0].text for handle in handles]
         finally:
             for handle in handles:
