@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,7 +149,7 @@ def set_model(model: Any) -> None:
     _code_model.value = model
 
 
-def load_model_from_code(path: str | Path, model_config: Mapping[str, Any] | None = None) -> Any:
+def load_model_from_code(path: str | Path) -> Any:
     """Run a models-from-code file and return the object it passed to ``set_model``."""
     import importlib.util
     import sys

@@ -185,7 +185,7 @@ def save_model(
         try:
             if isinstance(python_model, (str, Path)):
                 code_file = Path(python_model)
-                model = load_model_from_code(code_file, config)
+                model = load_model_from_code(code_file)
                 _check_python_model(model)
                 (directory / MODEL_CODE_DIR).mkdir()
                 shutil.copy2(code_file, directory / MODEL_CODE_DIR / code_file.name)
@@ -207,8 +207,8 @@ def save_model(
             task = _task_of(model)
             if task is not None and signature is not None:
                 raise PackageError(
-                    f"A {type(model).__bases__[0].__name__} gets the {task} signature "
-                    "automatically; do not pass signature="
+                    f"A {'ChatModel' if task == 'llm/v1/chat' else 'CompletionModel'} gets the "
+                    f"{task} signature automatically; do not pass signature="
                 )
             if task == "llm/v1/chat" and input_example is None:
                 input_example = DEFAULT_CHAT_EXAMPLE
@@ -288,7 +288,7 @@ class PythonFlavor:
             model_config=model_config,
         )
         if cfg.get("code"):
-            model = load_model_from_code(path / cfg["code"], model_config)
+            model = load_model_from_code(path / cfg["code"])
         elif cfg.get("pickle"):
             import cloudpickle
 
