@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelport.errors import InvalidRequestError
+from modelport.signature.coerce import records_to_columns
 from modelport.types import ChatCompletionRequest, CompletionRequest
 from modelport.types._base import RequestModel
 
@@ -164,14 +165,12 @@ def _dataframe_records(value: Any) -> Any:
             '{"dataframe_records": [{"a": 1}, {"a": 2}]}',
             param="dataframe_records",
         )
-    keys = list(dict.fromkeys(k for row in value for k in row))
-    return _dataframe({k: [row.get(k) for row in value] for k in keys})
+    return _dataframe(records_to_columns(value))
 
 
 def _instances(value: Any) -> Any:
     if isinstance(value, list) and value and all(isinstance(r, Mapping) for r in value):
-        keys = list(dict.fromkeys(k for row in value for k in row))
-        return {k: [row.get(k) for row in value] for k in keys}
+        return records_to_columns(value)
     return value
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelport.errors import SchemaEnforcementError
@@ -54,7 +54,6 @@ def coerce(node: JsonSchema, value: Any, where: str) -> Any:
     kind = node.get("type")
     if isinstance(kind, list):
         return coerce({"anyOf": [{**node, "type": k} for k in kind]}, value, where)
-    expected = describe(node)
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
         value = value.item()  # numpy scalars (arrays have a non-empty shape)
     if kind == "string":
@@ -92,7 +91,13 @@ def coerce(node: JsonSchema, value: Any, where: str) -> Any:
     elif kind is None:
         return value
     got = type(value).__name__
-    raise SchemaEnforcementError(f"{where} expects {expected}, got {got} {value!r:.60}")
+    raise SchemaEnforcementError(f"{where} expects {describe(node)}, got {got} {value!r:.60}")
+
+
+def records_to_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """``[{"a": 1}, {"b": 2}]`` as ``{"a": [1, None], "b": [None, 2]}`` (keys in first-seen order)."""
+    keys = dict.fromkeys(k for row in rows for k in row)
+    return {k: [row.get(k) for row in rows] for k in keys}
 
 
 def is_dataframe(data: Any) -> bool:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from modelport.errors import SchemaEnforcementError
-from modelport.signature.coerce import JsonSchema, coerce, is_dataframe
+from modelport.signature.coerce import JsonSchema, coerce, is_dataframe, records_to_columns
 
 
 @contextmanager
@@ -68,8 +68,7 @@ def enforce_input(schema: JsonSchema | None, data: Any) -> Any:
         return frame
 
     if isinstance(data, (list, tuple)) and data and all(isinstance(r, Mapping) for r in data):
-        keys = list(dict.fromkeys(k for row in data for k in row))
-        data = {k: [row.get(k) for row in data] for k in keys}
+        data = records_to_columns(data)
     if not isinstance(data, Mapping):
         raise SchemaEnforcementError(
             f"The model expects an object with columns {accepted}; got {type(data).__name__}"
@@ -122,10 +121,8 @@ def enforce_params(schema: JsonSchema | None, params: Mapping[str, Any] | None) 
     out: dict[str, Any] = {}
     for name, node in properties.items():
         if name in given and given[name] is not None:
-            try:
+            with _naming(name):
                 value = coerce(node, given[name], f"param '{name}'")
-            except SchemaEnforcementError as exc:
-                raise SchemaEnforcementError(exc.message, param=name) from None
             if isinstance(value, float) and not math.isfinite(value):
                 raise SchemaEnforcementError(f"param '{name}' must be finite", param=name)
             out[name] = value
