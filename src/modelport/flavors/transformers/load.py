@@ -89,12 +89,13 @@ def load_hf(
     kwargs: dict[str, Any] = {}
     if dtype is not None:
         kwargs["dtype"] = _dtype(dtype)
+    target = resolve_device(device)  # a bad device fails before the weights are read
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model: Any = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except (OSError, ValueError) as exc:
         raise PackageError(f"cannot load the model in '{folder}': {exc}") from None
-    model.to(resolve_device(device))
+    model.to(target)
     model.eval()
     return model, tokenizer
 
