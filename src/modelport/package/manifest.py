@@ -16,7 +16,6 @@ from modelport.signature import Signature
 
 MANIFEST_FILE = "modelport.yaml"
 FORMAT_VERSION = 1
-TASKS = ("llm/v1/chat", "llm/v1/completions", "text-generation")
 
 
 def _modelport_version() -> str:
