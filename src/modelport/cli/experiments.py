@@ -34,9 +34,7 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([e.to_dict() for e in experiments])
         return 0
-    counts: dict[str, int] = {}
-    for run in tracking.search_runs([e.experiment_id for e in experiments]) if experiments else []:
-        counts[run.info.experiment_id] = counts.get(run.info.experiment_id, 0) + 1
+    counts = tracking.count_runs()
     table(
         f"Experiments in {tracking.display_uri}",
         ["ID", "Name", "Runs", "Created (UTC)", "Artifact location"],

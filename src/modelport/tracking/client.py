@@ -137,6 +137,10 @@ class TrackingClient:
 
     list_experiments = search_experiments
 
+    def count_runs(self) -> dict[str, int]:
+        """Experiment id → its number of runs (counted in the database; none → left out)."""
+        return self.store.count_runs()
+
     # --- runs ---------------------------------------------------------------------------------
 
     def create_run(

@@ -34,6 +34,14 @@ def test_experiments_are_created_listed_and_found_by_name(client: TrackingClient
     assert client.get_experiment_by_name("gamma") is None
 
 
+def test_runs_are_counted_per_experiment(client: TrackingClient) -> None:
+    busy, idle = client.create_experiment("busy"), client.create_experiment("idle")
+    for _ in range(3):
+        client.create_run(busy)
+    assert client.count_runs() == {busy: 3}
+    assert idle not in client.count_runs()
+
+
 def test_a_duplicate_experiment_name_is_refused(client: TrackingClient) -> None:
     client.create_experiment("alpha")
     with pytest.raises(AlreadyExistsError, match="'alpha' already exists"):

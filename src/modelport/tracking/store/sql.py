@@ -154,6 +154,18 @@ class SqlStore(RegistryStore):
         result: list[Experiment] = self._read(work)
         return result
 
+    def count_runs(self) -> dict[str, int]:
+        """Experiment id → how many runs it holds (an experiment without runs is left out)."""
+
+        def work(session: Session) -> dict[str, int]:
+            rows = session.execute(
+                select(SqlRun.experiment_id, func.count()).group_by(SqlRun.experiment_id)
+            )
+            return {str(key): count for key, count in rows}
+
+        result: dict[str, int] = self._read(work)
+        return result
+
     # --- runs ---------------------------------------------------------------------------------
 
     @staticmethod
