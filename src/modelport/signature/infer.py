@@ -93,10 +93,8 @@ def infer_schema(data: Any) -> JsonSchema:
             "properties": properties,
             "required": [str(k) for k, v in data.items() if v is not None],
         }
-    if isinstance(data, (list, tuple)) and data and all(isinstance(v, Mapping) for v in data):
-        return _infer_items(list(data))  # records
     if isinstance(data, (list, tuple)):
-        return _infer_items(list(data))
+        return _infer_items(list(data))  # records, or rows of values
     return _infer_value(data)
 
 
