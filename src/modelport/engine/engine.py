@@ -105,8 +105,9 @@ class GenerationEngine:
         )
         # Inputs are built on the CPU and moved to the model's device for each forward pass;
         # logits come back to the CPU, where sampling (and its seeded generators) runs.
-        self.device = next(model.parameters()).device
-        self._bytes_per_token = kv_bytes_per_token(model.config, next(model.parameters()).dtype)
+        weights = next(model.parameters())
+        self.device = weights.device
+        self._bytes_per_token = kv_bytes_per_token(model.config, weights.dtype)
         self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
         self._max_cache_tokens = self.kv_cache_bytes // self._bytes_per_token
         self._pad_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
