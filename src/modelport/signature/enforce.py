@@ -32,6 +32,14 @@ def _is_column(node: JsonSchema, value: Any) -> bool:
     return True
 
 
+def _check_required(missing: list[str], accepted: str) -> None:
+    if missing:
+        raise SchemaEnforcementError(
+            f"Missing column {missing[0]!r}; the model expects columns: {accepted}",
+            param=missing[0],
+        )
+
+
 def enforce_input(schema: JsonSchema | None, data: Any) -> Any:
     """Validate and coerce ``data`` against an input schema.
 
@@ -50,12 +58,7 @@ def enforce_input(schema: JsonSchema | None, data: Any) -> Any:
     accepted = ", ".join(properties) or "(none)"
 
     if is_dataframe(data):
-        missing = [c for c in required if c not in data.columns]
-        if missing:
-            raise SchemaEnforcementError(
-                f"Missing column {missing[0]!r}; the model expects columns: {accepted}",
-                param=missing[0],
-            )
+        _check_required([c for c in required if c not in data.columns], accepted)
         frame = data.copy()
         for name, node in properties.items():
             if name in frame.columns:
@@ -73,12 +76,7 @@ def enforce_input(schema: JsonSchema | None, data: Any) -> Any:
         raise SchemaEnforcementError(
             f"The model expects an object with columns {accepted}; got {type(data).__name__}"
         )
-    missing = [c for c in required if data.get(c) is None]
-    if missing:
-        raise SchemaEnforcementError(
-            f"Missing column {missing[0]!r}; the model expects columns: {accepted}",
-            param=missing[0],
-        )
+    _check_required([c for c in required if data.get(c) is None], accepted)
     columns: dict[str, list[Any]] = {}
     for name, value in data.items():
         node = properties.get(name, {})
