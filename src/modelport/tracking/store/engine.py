@@ -48,10 +48,6 @@ class StoreError(ServiceUnavailableError):
     default_code = "tracking_store_unavailable"
 
 
-def _is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def create_store_engine(db_uri: str) -> Engine:
     """An engine for ``sqlite:///…`` or ``postgresql+psycopg://…`` (other SQLAlchemy URLs too)."""
     try:
