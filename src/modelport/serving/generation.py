@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -80,19 +80,26 @@ def fill_model_name(item: Any, name: str) -> Any:
     return item
 
 
-async def respond(served: ServedModel, request: RequestModel, runtime: Runtime) -> WireModel:
-    """One chat.completion / text_completion for one request, within the limits."""
+async def _within_limits(runtime: Runtime, work: Callable[[], Awaitable[T]]) -> T:
+    """``work()`` holding a concurrency slot, all within the request's time limit."""
     deadline = Deadline(runtime.timeout)
     slot: Slot | None = None
     try:
         with anyio.fail_after(None if runtime.timeout is None else deadline.remaining()):
             slot = await runtime.limiter.acquire()
-            response = await served.loaded.acall(request, runtime.run_blocking)
+            return await work()
     except TimeoutError:
         raise deadline.error() from None
     finally:
         if slot is not None:
             slot.release()
+
+
+async def respond(served: ServedModel, request: RequestModel, runtime: Runtime) -> WireModel:
+    """One chat.completion / text_completion for one request, within the limits."""
+    response = await _within_limits(
+        runtime, lambda: served.loaded.acall(request, runtime.run_blocking)
+    )
     if runtime.metrics is not None:
         runtime.metrics.observe_usage(served.name, getattr(response, "usage", None))
     return fill_model_name(response, served.name)
@@ -102,17 +109,7 @@ async def predict(
     loaded: LoadedModel, data: Any, params: dict[str, Any] | None, runtime: Runtime
 ) -> Any:
     """A generic PythonModel's ``predict`` within the limits."""
-    deadline = Deadline(runtime.timeout)
-    slot: Slot | None = None
-    try:
-        with anyio.fail_after(None if runtime.timeout is None else deadline.remaining()):
-            slot = await runtime.limiter.acquire()
-            return await runtime.run_blocking(loaded.predict, data, params)
-    except TimeoutError:
-        raise deadline.error() from None
-    finally:
-        if slot is not None:
-            slot.release()
+    return await _within_limits(runtime, lambda: runtime.run_blocking(loaded.predict, data, params))
 
 
 async def iterate_sync(iterator: Iterator[T], runtime: Runtime) -> AsyncIterator[T]:
