@@ -39,7 +39,7 @@ class ServerState:
     active: int = 0
 
 
-async def send_error(send: Send, exc: ModelportError, headers: list[tuple[bytes, bytes]]) -> None:
+async def send_error(send: Send, exc: ModelportError) -> None:
     body = json.dumps(exc.to_dict()).encode()
     extra = [(b"retry-after", str(exc.retry_after).encode())] if hasattr(exc, "retry_after") else []
     await send(
@@ -50,7 +50,6 @@ async def send_error(send: Send, exc: ModelportError, headers: list[tuple[bytes,
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 *extra,
-                *headers,
             ],
         }
     )
@@ -99,7 +98,7 @@ class RequestContextMiddleware:
         except Exception as exc:
             log.error("[%s] unexpected error", request_id, exc_info=exc)
             if not response_started:
-                await send_error(send_with_id, ModelportError(SAFE_MESSAGE), [])
+                await send_error(send_with_id, ModelportError(SAFE_MESSAGE))
         finally:
             seconds = time.perf_counter() - started
             route = scope.get("route")
@@ -156,7 +155,7 @@ class GuardMiddleware:
                 raise self._too_large(int(length))
         except ModelportError as exc:
             log_error(exc, request_id)
-            await send_error(send, exc, [])
+            await send_error(send, exc)
             return
 
         received = 0
