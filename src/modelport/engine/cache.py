@@ -1,10 +1,10 @@
 """The batched KV cache: one row per running sequence, padded to a common number of columns.
 
-Row ``i`` occupies its last ``spans[i]`` columns; the columns before are padding. Inside the
-span, ``attention_mask`` marks the real tokens (a row prefilled after a cached prompt prefix has
-padding between the prefix and the rest of its prompt). ``lengths[i]`` counts the real tokens:
-the position of the row's next token. Every decode step appends one column to all rows at once. A
-newly prefilled group joins by left-padding whichever side is shorter; finished rows leave by
+Row ``i`` occupies its last ``spans[i]`` columns; the columns before are padding, and
+``attention_mask`` marks the real tokens. ``lengths[i]`` counts the real tokens: the position of
+the row's next token. Every step appends one column to all rows at once (the attention of a
+packed step, :mod:`modelport.engine.attention`, writes it). The rows of newly prefilled prompts
+join by left-padding whichever side is shorter; finished rows leave by
 index selection, and leading columns that no row spans any more are cropped, so the cache holds
 ``rows * max(spans)`` token slots.
 
@@ -66,17 +66,6 @@ class Prefix:
     tokens: tuple[int, ...]
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
-
-    def cache_for(self, rows: int, config: Any) -> DynamicCache:
-        """A cache holding this prefix in each of ``rows`` rows, ready to prefill the rest."""
-        cache = new_cache(config)
-        for layer, keys, values in zip(_layers(cache), self.keys, self.values, strict=True):
-            _set(
-                layer,
-                keys.expand(rows, -1, -1, -1).clone(),
-                values.expand(rows, -1, -1, -1).clone(),
-            )
-        return cache
 
 
 class PrefixStore:
@@ -148,6 +137,37 @@ class BatchCache:
         columns = attention_mask.shape[1]
         first_real = attention_mask.to(torch.int8).argmax(dim=1).tolist()
         self.spans: list[int] = [columns - first for first in first_real]
+
+    @classmethod
+    def stack(
+        cls, config: Any, rows: Sequence[tuple[list[torch.Tensor], list[torch.Tensor]]]
+    ) -> BatchCache:
+        """A cache of the given rows (keys and values per layer, ``[1, heads, tokens, dim]``),
+        each left-padded to the longest."""
+        spans = [keys[0].shape[2] for keys, _ in rows]
+        width = max(spans)
+        cache = new_cache(config)
+        for index, layer in enumerate(_layers(cache)):
+            _set(
+                layer,
+                torch.cat(
+                    [
+                        F.pad(keys[index], (0, 0, width - n, 0))
+                        for (keys, _), n in zip(rows, spans, strict=True)
+                    ]
+                ),
+                torch.cat(
+                    [
+                        F.pad(values[index], (0, 0, width - n, 0))
+                        for (_, values), n in zip(rows, spans, strict=True)
+                    ]
+                ),
+            )
+        device = rows[0][0][0].device
+        mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
+        for row, n in enumerate(spans):
+            mask[row, width - n :] = 1
+        return cls(cache, mask)
 
     @property
     def rows(self) -> int:

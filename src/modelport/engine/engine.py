@@ -24,7 +24,8 @@ from typing import Any
 import torch
 
 from modelport.engine import EngineConfig, FinishReason, SamplingParams, StreamEvent
-from modelport.engine.cache import BatchCache, Prefix, PrefixStore, kv_bytes_per_token, new_cache
+from modelport.engine.attention import Joiner, StepPlan, planned, use_packed_attention
+from modelport.engine.cache import BatchCache, PrefixStore, kv_bytes_per_token, new_cache
 from modelport.engine.detok import IncrementalDetokenizer
 from modelport.engine.handle import END, GenerationHandle
 from modelport.engine.sampling import RowSampling, sample, validate
@@ -112,6 +113,8 @@ class GenerationEngine:
         self._max_cache_tokens = self.kv_cache_bytes // self._bytes_per_token
         self._pad_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
         self._prefixes = PrefixStore() if self.config.prefix_cache else None
+        new_cache(model.config)  # refuses models whose cache layers the batch cannot hold
+        use_packed_attention(model)
 
         self._cond = threading.Condition()
         self._waiting: deque[_Request] = deque()
@@ -237,11 +240,8 @@ class GenerationEngine:
                     with self._cond:
                         admitted = self._admit()
                     try:
-                        if admitted:
-                            self._prefill(admitted)
-                            self._send()  # the first tokens go out before the decode step
-                        if self._rows:
-                            self._decode_step()
+                        if admitted or self._rows:
+                            self._step(admitted)
                     except Exception as exc:
                         logger.exception("generation step failed")
                         self._fail_running(admitted, exc)
@@ -312,57 +312,68 @@ class GenerationEngine:
         elif self._batch is not None:
             self._batch.select(keep)
 
-    def _prefill(self, requests: list[_Request]) -> None:
-        """Prefill the admitted requests, one forward pass per cached prefix they start with."""
-        groups: dict[tuple[int, ...], tuple[Prefix | None, list[_Request], list[int]]] = {}
-        for request in requests:
-            prefix = (
-                self._prefixes.lookup(request.prompt_ids) if self._prefixes is not None else None
-            )
-            share = (
-                self._prefixes.worth_keeping(request.prompt_ids)
-                if self._prefixes is not None
-                else 0
-            )
-            key = prefix.tokens if prefix else ()
-            group = groups.setdefault(key, (prefix, [], []))
-            group[1].append(request)
-            group[2].append(share)
-        for prefix, members, shares in groups.values():
-            self._prefill_group(prefix, members, shares)
-
-    def _prefill_group(
-        self, prefix: Prefix | None, requests: list[_Request], shares: list[int]
-    ) -> None:
-        skip = len(prefix.tokens) if prefix else 0
-        rest = [r.prompt_ids[skip:] for r in requests]
-        longest = max(len(ids) for ids in rest)
-        input_ids = torch.full((len(requests), longest), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((len(requests), longest), dtype=torch.long)
-        for i, ids in enumerate(rest):
-            input_ids[i, longest - len(ids) :] = torch.tensor(ids)
-            mask[i, longest - len(ids) :] = 1
-        positions = (mask.cumsum(dim=1) - 1).clamp(min=0) + skip
-        self._threads.before_prefill()
-        if prefix is None:
-            cache = new_cache(self.model.config)
+    def _step(self, admitted: list[_Request]) -> None:
+        """One packed forward pass: a token for each running row, then the admitted prompts."""
+        batch = self._batch
+        rows = len(self._rows)
+        tokens = [seq.last_token for seq in self._rows]
+        positions = list(batch.lengths) if batch is not None else []
+        joiners: list[Joiner] = []
+        shares: list[int] = []
+        for request in admitted:
+            prefix = None
+            if self._prefixes is not None:
+                prefix = self._prefixes.lookup(request.prompt_ids)
+                shares.append(self._prefixes.worth_keeping(request.prompt_ids))
+            else:
+                shares.append(0)
+            skip = len(prefix.tokens) if prefix is not None else 0
+            rest = request.prompt_ids[skip:]
+            joiners.append(Joiner(len(tokens), len(rest), prefix))
+            tokens.extend(rest)
+            positions.extend(range(skip, skip + len(rest)))
+        mask = None
+        if batch is not None:
+            batch.append_column()
+            mask = batch.attention_mask.bool()[:, None, None, :]
+        keep_logits = [*range(rows), *(j.offset + j.length - 1 for j in joiners)]
+        if joiners:
+            self._threads.before_prefill()
         else:
-            cache = prefix.cache_for(len(requests), self.model.config)
-            mask = torch.cat([torch.ones((len(requests), skip), dtype=torch.long), mask], dim=1)
-        input_ids, mask, positions = (t.to(self.device) for t in (input_ids, mask, positions))
-        out = self.model(
-            input_ids=input_ids,
-            attention_mask=mask,
-            position_ids=positions,
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        self._prefill_tokens += sum(len(ids) for ids in rest)
-        self._prefills += 1
-        logits = out.logits[:, -1, :].float().cpu()
-        joined = BatchCache(cache, mask)
-        if prefix is None and self._prefixes is not None:
+            self._threads.before_step(rows)
+        plan = StepPlan(rows, batch.cache if batch is not None else None, mask, joiners)
+        started = time.perf_counter()
+        with planned(plan):
+            out = self.model(
+                input_ids=torch.tensor([tokens], dtype=torch.long, device=self.device),
+                position_ids=torch.tensor([positions], dtype=torch.long, device=self.device),
+                use_cache=False,
+                logits_to_keep=torch.tensor(keep_logits, dtype=torch.long, device=self.device),
+            )
+        if not joiners:
+            self._threads.after_step(rows, time.perf_counter() - started)
+        logits = out.logits[0].float().cpu()
+        if batch is not None:
+            self._steps += 1
+            self._peak_cache_tokens = max(self._peak_cache_tokens, batch.tokens_held())
+            keep = self._accept(self._rows, logits[:rows])
+            if len(keep) != rows:
+                self._keep_rows(keep)
+        if joiners:
+            self._prefills += 1
+            self._prefill_tokens += sum(j.length for j in joiners)
+            self._join(admitted, joiners, shares, logits[rows:])
+
+    def _join(
+        self,
+        requests: list[_Request],
+        joiners: list[Joiner],
+        shares: list[int],
+        logits: torch.Tensor,
+    ) -> None:
+        """Add the rows of requests prefilled in this step; their first tokens come from ``logits``."""
+        joined = BatchCache.stack(self.model.config, [(j.keys, j.values) for j in joiners])
+        if self._prefixes is not None:
             for row, (request, share) in enumerate(zip(requests, shares, strict=True)):
                 if share:
                     keys, values = joined.row_slice(row, 0, share)
@@ -385,31 +396,6 @@ class GenerationEngine:
         self._rows.extend(sequences)
         self._peak_rows = max(self._peak_rows, len(self._rows))
         self._peak_cache_tokens = max(self._peak_cache_tokens, self._batch.tokens_held())
-
-    def _decode_step(self) -> None:
-        batch = self._batch
-        assert batch is not None
-        input_ids = torch.tensor([[seq.last_token] for seq in self._rows], dtype=torch.long)
-        positions = torch.tensor(batch.lengths, dtype=torch.long).unsqueeze(1)
-        input_ids, positions = input_ids.to(self.device), positions.to(self.device)
-        batch.append_column()
-        rows = len(self._rows)
-        self._threads.before_step(rows)
-        started = time.perf_counter()
-        out = self.model(
-            input_ids=input_ids,
-            attention_mask=batch.attention_mask,
-            position_ids=positions,
-            past_key_values=batch.cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        self._threads.after_step(rows, time.perf_counter() - started)
-        self._steps += 1
-        self._peak_cache_tokens = max(self._peak_cache_tokens, batch.tokens_held())
-        keep = self._accept(self._rows, out.logits[:, -1, :].float().cpu())
-        if len(keep) != len(self._rows):
-            self._keep_rows(keep)
 
     def _new_sequence(self, request: _Request, index: int) -> _Sequence:
         params = request.params

@@ -51,7 +51,8 @@ class ThreadTuner:
         self._applied: int | None = None
 
     def before_prefill(self) -> None:
-        self._apply(self.current)
+        """Before a step that prefills (not timed): the count a running probe wants, if any."""
+        self._apply(self._plan[0] if self._plan else self.current)
 
     def _apply(self, count: int) -> None:
         if count != self._applied:

@@ -1,0 +1,108 @@
+"""Packed steps against transformers' own (eager) attention on separate, unpacked sequences."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import torch
+
+from modelport.engine.attention import Joiner, StepPlan, planned, use_packed_attention
+from modelport.engine.cache import BatchCache, Prefix
+from modelport.errors import UnsupportedFeatureError
+
+
+@pytest.fixture(scope="module")
+def models(tiny_model: Any) -> tuple[Any, Any]:
+    """(packed, reference): copies of the tiny model, one switched to packed attention."""
+    reference = copy.deepcopy(tiny_model)
+    reference.set_attn_implementation("eager")
+    packed = copy.deepcopy(tiny_model)
+    use_packed_attention(packed)
+    return packed, reference
+
+
+def last_logits(model: Any, ids: list[int]) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor([ids])).logits[0, -1]
+
+
+def packed_step(
+    model: Any,
+    batch: BatchCache | None,
+    row_tokens: list[int],
+    prompts: list[tuple[list[int], Prefix | None]],
+) -> tuple[torch.Tensor, list[Joiner]]:
+    """One packed forward pass, laid out as the engine does; the logits it keeps."""
+    tokens, positions = list(row_tokens), list(batch.lengths) if batch else []
+    joiners = []
+    for ids, prefix in prompts:
+        skip = len(prefix.tokens) if prefix else 0
+        joiners.append(Joiner(len(tokens), len(ids) - skip, prefix))
+        tokens += ids[skip:]
+        positions += range(skip, len(ids))
+    mask = None
+    if batch is not None:
+        batch.append_column()
+        mask = batch.attention_mask.bool()[:, None, None, :]
+    keep = [*range(len(row_tokens)), *(j.offset + j.length - 1 for j in joiners)]
+    plan = StepPlan(len(row_tokens), batch.cache if batch else None, mask, joiners)
+    with torch.inference_mode(), planned(plan):
+        out = model(
+            input_ids=torch.tensor([tokens]),
+            position_ids=torch.tensor([positions]),
+            use_cache=False,
+            logits_to_keep=torch.tensor(keep),
+        )
+    return out.logits[0], joiners
+
+
+def test_running_rows_and_joining_prompts_share_a_pass_without_seeing_each_other(
+    models: tuple[Any, Any], prompts: list[list[int]]
+) -> None:
+    packed, reference = models
+    a, b, c, d = prompts[3], prompts[2], prompts[0], prompts[1]  # lengths differ
+    # Step 1: a and b prefill together, no running rows.
+    logits, joiners = packed_step(packed, None, [], [(a, None), (b, None)])
+    for row, ids in enumerate((a, b)):
+        torch.testing.assert_close(logits[row], last_logits(reference, ids), atol=1e-4, rtol=1e-4)
+    batch = BatchCache.stack(packed.config, [(j.keys, j.values) for j in joiners])
+    # A cached prefix of c, taken from a prefill of its first tokens.
+    _, (head,) = packed_step(packed, None, [], [(c[:3], None)])
+    prefix = Prefix(tuple(c[:3]), head.keys, head.values)
+    # Step 2: a and b decode one token each while c (after its prefix) and d prefill.
+    ta, tb = 11, 22
+    logits, joiners = packed_step(packed, batch, [ta, tb], [(c, prefix), (d, None)])
+    for row, ids in enumerate(([*a, ta], [*b, tb], c, d)):
+        torch.testing.assert_close(logits[row], last_logits(reference, ids), atol=1e-4, rtol=1e-4)
+    # Step 3: c and d have joined the batch's rows; all four decode together.
+    batch.extend(BatchCache.stack(packed.config, [(j.keys, j.values) for j in joiners]))
+    step = [33, 44, 55, 66]
+    logits, _ = packed_step(packed, batch, step, [])
+    for row, ids in enumerate(([*a, ta], [*b, tb], c, d)):
+        expected = last_logits(reference, [*ids, step[row]])
+        torch.testing.assert_close(logits[row], expected, atol=1e-4, rtol=1e-4)
+
+
+def test_outside_a_packed_step_the_model_attends_as_before(
+    models: tuple[Any, Any], prompts: list[list[int]]
+) -> None:
+    packed, reference = models
+    a, b = prompts[3], prompts[2]
+    ids = torch.tensor([a, [0] * (len(a) - len(b)) + b])  # left-padded batch
+    mask = (torch.arange(len(a)) >= len(a) - len(b)).long().expand(2, -1).clone()
+    mask[0] = 1
+    with torch.inference_mode():
+        got = packed(input_ids=ids, attention_mask=mask).logits[:, -1]
+        want = reference(input_ids=ids, attention_mask=mask).logits[:, -1]
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_models_that_cannot_take_packed_attention_are_refused(tiny_model: Any) -> None:
+    with pytest.raises(UnsupportedFeatureError, match="AttentionInterface"):
+        use_packed_attention(torch.nn.Linear(2, 2))
+    capped = copy.deepcopy(tiny_model)
+    capped.config.attn_logit_softcapping = 50.0
+    with pytest.raises(UnsupportedFeatureError, match="soft-capping"):
+        use_packed_attention(capped)
