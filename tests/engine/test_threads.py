@@ -64,3 +64,14 @@ def test_a_configured_count_is_never_tuned() -> None:
 def test_omp_num_threads_fixes_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert candidate_counts(None) == [torch.get_num_threads()]
+
+
+def test_an_untimed_prefill_step_during_a_probe_keeps_the_probed_count() -> None:
+    tuner = ThreadTuner([1, 2], every=10)
+    run_steps(tuner, {1: 0.150, 2: 0.110}, steps=3)
+    tuner.before_step(16)  # the probe of 2 threads begins
+    tuner.after_step(16, 0.110)
+    tuner.before_prefill()  # a step that also prefills: not timed, same count
+    assert torch.get_num_threads() == 2
+    run_steps(tuner, {1: 0.150, 2: 0.110}, steps=8)
+    assert tuner.current == 2
