@@ -257,19 +257,18 @@ class GenerationEngine:
             return []
         admitted: list[_Request] = []
         rows = len(self._rows)
-        longest = 0
+        prompt_tokens = 0
         running = self._cache_entries()
         while self._waiting:
             request = self._waiting[0]
             n = request.params.n
             if rows + n > self.config.max_batch_size:
                 break
-            longest_with = max(longest, len(request.prompt_ids))
-            if admitted and (len(admitted) + 1) * longest_with > self.config.max_tokens_per_step:
+            tokens_with = prompt_tokens + len(request.prompt_ids)
+            if admitted and tokens_with > self.config.max_tokens_per_step:
                 break
-            # A prefilled row spans at most the group's longest prompt (padding included).
             joining = [
-                (longest_with, r.max_new_tokens)
+                (len(r.prompt_ids), r.max_new_tokens)
                 for r in [*admitted, request]
                 for _ in range(r.params.n)
             ]
@@ -280,7 +279,7 @@ class GenerationEngine:
             self._waiting.popleft()
             admitted.append(request)
             rows += n
-            longest = longest_with
+            prompt_tokens = tokens_with
             if not self.config.batching:
                 break
         return admitted
