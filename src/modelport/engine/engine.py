@@ -1,9 +1,10 @@
 """The generation engine: one thread that owns the model and runs it step by step.
 
 Each step the loop (1) drops cancelled requests, (2) admits waiting requests in FIFO order while
-the batch size, the prefill token budget and the KV-cache budget allow, prefilling them together
-in one left-padded forward pass, and (3) runs one decode step for every running sequence at once.
-Sequences leave the batch the step they finish. With ``batching=False`` a request is admitted
+the batch size, the prefill token budget and the KV-cache budget allow, and (3) runs one packed
+forward pass (:mod:`modelport.engine.attention`): the next token of every running sequence and
+the admitted prompts, which join the batch after it. Sequences leave the batch the step they
+finish. With ``batching=False`` a request is admitted
 only when nothing is running: one request at a time, the baseline.
 
 All model calls happen on the engine's own long-lived thread: on a small CPU, several Python
@@ -111,7 +112,6 @@ class GenerationEngine:
         self._bytes_per_token = kv_bytes_per_token(model.config, weights.dtype)
         self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
         self._max_cache_tokens = self.kv_cache_bytes // self._bytes_per_token
-        self._pad_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
         self._prefixes = PrefixStore() if self.config.prefix_cache else None
         new_cache(model.config)  # refuses models whose cache layers the batch cannot hold
         use_packed_attention(model)
