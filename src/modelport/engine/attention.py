@@ -160,5 +160,12 @@ def use_packed_attention(model: Any) -> None:
     model.set_attn_implementation(NAME)
 
 
+def packed_mask(*args: Any, **kwargs: Any) -> Any:
+    """No mask for a packed step (:func:`packed_attention` builds its own); SDPA's otherwise."""
+    if getattr(_local, "plan", None) is not None:
+        return None
+    return sdpa_mask(*args, **kwargs)
+
+
 AttentionInterface.register(NAME, packed_attention)
-AttentionMaskInterface.register(NAME, sdpa_mask)
+AttentionMaskInterface.register(NAME, packed_mask)
