@@ -48,11 +48,19 @@ def client(args: argparse.Namespace, *, create: bool = False) -> Any:
     return TrackingClient(args.tracking_uri)
 
 
-def say_no_store(args: argparse.Namespace, path: str) -> None:
+def listing_client(args: argparse.Namespace) -> Any | None:
+    """For the list commands: a client, or None once it is said that there is no store yet
+    (an empty list: listing does not create the database)."""
+    from modelport.tracking import TrackingClient
+
+    path = missing_store(args)
+    if path is None:
+        return TrackingClient(args.tracking_uri)
     if args.json:
         print_json([])
     else:
         print(f"No tracking store at {path} yet (choose one with --tracking-uri).")
+    return None
 
 
 def print_json(data: Any) -> None:

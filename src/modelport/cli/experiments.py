@@ -7,10 +7,8 @@ from typing import Any
 
 from modelport.cli._tracking import (
     add_store_arguments,
-    client,
-    missing_store,
+    listing_client,
     print_json,
-    say_no_store,
     table,
     when,
 )
@@ -25,11 +23,9 @@ def register(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    path = missing_store(args)
-    if path is not None:
-        say_no_store(args, path)
+    tracking = listing_client(args)
+    if tracking is None:
         return 0
-    tracking = client(args)
     experiments = tracking.search_experiments()
     if args.json:
         print_json([e.to_dict() for e in experiments])

@@ -8,9 +8,8 @@ from typing import Any
 from modelport.cli._tracking import (
     add_store_arguments,
     client,
-    missing_store,
+    listing_client,
     print_json,
-    say_no_store,
     table,
     when,
 )
@@ -51,11 +50,10 @@ def register(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    path = missing_store(args)
-    if path is not None:
-        say_no_store(args, path)
+    tracking = listing_client(args)
+    if tracking is None:
         return 0
-    models = client(args).search_registered_models()
+    models = tracking.search_registered_models()
     if args.json:
         print_json([m.to_dict() for m in models])
         return 0

@@ -10,9 +10,8 @@ from modelport.cli._tracking import (
     client,
     compact,
     duration,
-    missing_store,
+    listing_client,
     print_json,
-    say_no_store,
     table,
     when,
 )
@@ -42,11 +41,9 @@ def register(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    path = missing_store(args)
-    if path is not None:
-        say_no_store(args, path)
+    tracking = listing_client(args)
+    if tracking is None:
         return 0
-    tracking = client(args)
     if args.experiment is not None:
         experiment = tracking.get_experiment_by_name(args.experiment)
         if experiment is None:
