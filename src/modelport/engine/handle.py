@@ -72,13 +72,10 @@ class GenerationHandle:
                 while not self._items:
                     self._ready.wait()
                 item = self._items.popleft()
-            if isinstance(item, _End):
-                self._done = True
+            event = self._settle(item)
+            if event is None:
                 return
-            if isinstance(item, BaseException):
-                self._done = True
-                raise item
-            yield item
+            yield event
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._aiter()
@@ -95,10 +92,17 @@ class GenerationHandle:
             if item is None:
                 await ready.wait()
                 continue
-            if isinstance(item, _End):
-                self._done = True
+            event = self._settle(item)
+            if event is None:
                 return
-            if isinstance(item, BaseException):
-                self._done = True
-                raise item
-            yield item
+            yield event
+
+    def _settle(self, item: _Item) -> StreamEvent | None:
+        """The event to yield; None at the end; raises the error that ended the stream."""
+        if isinstance(item, _End):
+            self._done = True
+            return None
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        return item
