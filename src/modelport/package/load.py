@@ -8,9 +8,10 @@ or :meth:`LoadedModel.chat_stream` (and their ``a``-prefixed async forms, used b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +35,22 @@ from modelport.types._base import RequestModel, WireModel
 
 T = TypeVar("T")
 RunSync = Callable[..., Awaitable[Any]]
+
+
+async def iterate_off_loop(iterator: Iterator[T], run_sync: RunSync) -> AsyncGenerator[T, None]:
+    """A sync iterator, each step (and its close) run by ``run_sync`` off the event loop;
+    closing this closes the iterator."""
+    sentinel = object()
+    try:
+        while True:
+            item = await run_sync(next, iterator, sentinel)
+            if item is sentinel:
+                return
+            yield item
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            await run_sync(close)
 
 
 def _model_failed(exc: BaseException) -> ModelportError:
@@ -372,18 +389,9 @@ class LoadedModel:
                 if kept is not None:
                     yield kept
             return
-        iterator = self._stream(request)
-        sentinel = object()
-        try:
-            while True:
-                item = await runner(next, iterator, sentinel)
-                if item is sentinel:
-                    return
+        async with contextlib.aclosing(iterate_off_loop(self._stream(request), runner)) as items:
+            async for item in items:
                 yield item
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                await runner(close)
 
     # --- internals --------------------------------------------------------------------------
 

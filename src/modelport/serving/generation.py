@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -25,7 +25,7 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from modelport.cancellation import CancelToken, bind_token
-from modelport.package.load import LoadedModel
+from modelport.package.load import LoadedModel, iterate_off_loop
 from modelport.serving.limits import Deadline, Limiter, Slot
 from modelport.serving.metrics import Metrics
 from modelport.serving.registry import ServedModel
@@ -110,21 +110,6 @@ async def predict(
 ) -> Any:
     """A generic PythonModel's ``predict`` within the limits."""
     return await _within_limits(runtime, lambda: runtime.run_blocking(loaded.predict, data, params))
-
-
-async def iterate_sync(iterator: Iterator[T], runtime: Runtime) -> AsyncIterator[T]:
-    """A sync iterator, one item per pool call; closing this closes the iterator."""
-    sentinel = object()
-    try:
-        while True:
-            item = await runtime.run_step(next, iterator, sentinel)
-            if item is sentinel:
-                return
-            yield item
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            await runtime.run_step(close)
 
 
 class ChunkStream:
@@ -258,4 +243,6 @@ async def open_predict_stream(
     loaded: LoadedModel, data: Any, params: dict[str, Any] | None, runtime: Runtime
 ) -> ChunkStream:
     """Start a generic PythonModel's ``predict_stream``."""
-    return await _start(lambda: iterate_sync(loaded.predict_stream(data, params), runtime), runtime)
+    return await _start(
+        lambda: iterate_off_loop(loaded.predict_stream(data, params), runtime.run_step), runtime
+    )
