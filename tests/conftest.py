@@ -28,6 +28,45 @@ def demo_model_uri() -> str:
     return str(build_demo_package())
 
 
+@pytest.fixture(scope="session")
+def demo_tokenizer() -> Any:
+    """The demo model's tokenizer (and chat template)."""
+    from transformers import AutoTokenizer
+
+    from modelport.demo import demo_hf_folder
+
+    return AutoTokenizer.from_pretrained(demo_hf_folder(progress=False))
+
+
+@pytest.fixture(scope="session")
+def make_tiny_llama(demo_tokenizer: Any) -> Callable[..., Any]:
+    """Build a 2-layer random-weight Llama over the demo tokenizer: a real transformers model,
+    fast enough for any test that does not need sensible text."""
+
+    def make(*, hidden_size: int, context: int, seed: int = 0) -> Any:
+        import torch
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        config = LlamaConfig(
+            vocab_size=len(demo_tokenizer),
+            hidden_size=hidden_size,
+            intermediate_size=2 * hidden_size,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=context,
+            bos_token_id=demo_tokenizer.bos_token_id,
+            eos_token_id=demo_tokenizer.eos_token_id,
+            pad_token_id=demo_tokenizer.eos_token_id,
+        )
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+        model.eval()
+        return model
+
+    return make
+
+
 @pytest.fixture
 def save_and_load(tmp_path: Path) -> Callable[..., LoadedModel]:
     """Save a model instance (as a pickle) under ``tmp_path`` and load it back.

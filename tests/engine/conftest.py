@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,35 +11,13 @@ TINY_CONTEXT = 256
 
 
 @pytest.fixture(scope="session")
-def tokenizer() -> Any:
-    from transformers import AutoTokenizer
-
-    from modelport.demo import demo_hf_folder
-
-    return AutoTokenizer.from_pretrained(demo_hf_folder(progress=False))
+def tokenizer(demo_tokenizer: Any) -> Any:
+    return demo_tokenizer
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tokenizer: Any) -> Any:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=TINY_CONTEXT,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.eos_token_id,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    model.eval()
-    return model
+def tiny_model(make_tiny_llama: Callable[..., Any]) -> Any:
+    return make_tiny_llama(hidden_size=64, context=TINY_CONTEXT)
 
 
 @pytest.fixture

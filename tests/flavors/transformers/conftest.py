@@ -7,7 +7,7 @@ transformers model but not sensible text. The real demo model is ``demo_model_ur
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,37 +16,17 @@ import pytest
 TINY_CONTEXT = 128
 
 
-def build_tiny_llama(folder: Path, *, seed: int = 0, context: int = TINY_CONTEXT) -> Path:
-    """Write a 2-layer random Llama using the demo tokenizer (and its chat template) to ``folder``."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from modelport.demo import demo_hf_folder
-
-    tokenizer = AutoTokenizer.from_pretrained(demo_hf_folder(progress=False))
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=context,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.eos_token_id,
-    )
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
-    model.eval()
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="session")
-def tiny_llama_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama") / "TinyLlama")
+def tiny_llama_folder(
+    tmp_path_factory: pytest.TempPathFactory,
+    make_tiny_llama: Callable[..., Any],
+    demo_tokenizer: Any,
+) -> Path:
+    """A 2-layer random Llama with the demo tokenizer (and its chat template), as a folder."""
+    folder = tmp_path_factory.mktemp("tiny-llama") / "TinyLlama"
+    make_tiny_llama(hidden_size=32, context=TINY_CONTEXT).save_pretrained(folder)
+    demo_tokenizer.save_pretrained(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")
