@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from modelport import ColSpec, ParamSchema, ParamSpec, Schema, Signature
+from modelport import ColSpec, Schema, Signature
 from modelport.errors import SchemaEnforcementError
 from modelport.signature import (
     enforce_input,
@@ -15,22 +15,13 @@ from modelport.signature import (
     schema_from_type_hint,
 )
 
-
-def prompt_signature() -> Signature:
-    return Signature(
-        inputs=Schema([ColSpec("string", "prompt")]),
-        outputs=Schema([ColSpec("string", "candidates")]),
-        params=ParamSchema(
-            [ParamSpec("temperature", "float", 0.1), ParamSpec("max_tokens", "int", 1000)]
-        ),
-    )
-
-
 # --- enforcement: inputs ----------------------------------------------------------------------
 
 
-def test_single_row_dict_and_records_and_columns_all_become_columns() -> None:
-    schema = prompt_signature().inputs
+def test_single_row_dict_and_records_and_columns_all_become_columns(
+    prompt_signature: Signature,
+) -> None:
+    schema = prompt_signature.inputs
 
     for given in ({"prompt": "a"}, [{"prompt": "a"}], {"prompt": ["a"]}):
         assert enforce_input(schema, given) == {"prompt": ["a"]}
@@ -66,9 +57,11 @@ def test_int_is_coerced_to_double_and_whole_float_to_long() -> None:
         (pd.DataFrame({"other": ["x"]}), "prompt", "Missing column 'prompt'"),
     ],
 )
-def test_type_errors_name_the_column(data: Any, column: str, words: str) -> None:
+def test_type_errors_name_the_column(
+    prompt_signature: Signature, data: Any, column: str, words: str
+) -> None:
     with pytest.raises(SchemaEnforcementError) as caught:
-        enforce_input(prompt_signature().inputs, data)
+        enforce_input(prompt_signature.inputs, data)
 
     assert caught.value.param == column
     assert words in caught.value.message
@@ -88,9 +81,11 @@ def test_columns_of_different_lengths_are_refused() -> None:
         enforce_input(schema, {"a": ["x", "y"], "b": ["z"]})
 
 
-def test_input_that_is_not_an_object_is_refused_with_the_columns() -> None:
+def test_input_that_is_not_an_object_is_refused_with_the_columns(
+    prompt_signature: Signature,
+) -> None:
     with pytest.raises(SchemaEnforcementError, match="object with columns prompt; got int"):
-        enforce_input(prompt_signature().inputs, 42)
+        enforce_input(prompt_signature.inputs, 42)
 
 
 def test_plain_type_inputs_are_checked_per_item() -> None:
@@ -108,32 +103,32 @@ def test_no_input_schema_passes_anything_through() -> None:
 # --- enforcement: params ----------------------------------------------------------------------
 
 
-def test_params_defaults_are_filled_and_given_values_coerced() -> None:
-    params = enforce_params(prompt_signature().params, {"temperature": 1})
+def test_params_defaults_are_filled_and_given_values_coerced(prompt_signature: Signature) -> None:
+    params = enforce_params(prompt_signature.params, {"temperature": 1})
 
     assert params == {"temperature": 1.0, "max_tokens": 1000}
     assert isinstance(params["temperature"], float)
 
 
-def test_unknown_params_are_refused_listing_the_accepted_ones() -> None:
+def test_unknown_params_are_refused_listing_the_accepted_ones(prompt_signature: Signature) -> None:
     with pytest.raises(SchemaEnforcementError) as caught:
-        enforce_params(prompt_signature().params, {"top_k": 5})
+        enforce_params(prompt_signature.params, {"top_k": 5})
 
     assert caught.value.param == "top_k"
     assert caught.value.message == "Unknown param 'top_k'; accepted params: temperature, max_tokens"
 
 
-def test_param_of_the_wrong_type_names_the_param() -> None:
+def test_param_of_the_wrong_type_names_the_param(prompt_signature: Signature) -> None:
     with pytest.raises(SchemaEnforcementError) as caught:
-        enforce_params(prompt_signature().params, {"max_tokens": "lots"})
+        enforce_params(prompt_signature.params, {"max_tokens": "lots"})
 
     assert caught.value.param == "max_tokens"
     assert "param 'max_tokens' expects long, got str 'lots'" in caught.value.message
 
 
-def test_non_finite_param_is_refused() -> None:
+def test_non_finite_param_is_refused(prompt_signature: Signature) -> None:
     with pytest.raises(SchemaEnforcementError, match="must be finite"):
-        enforce_params(prompt_signature().params, {"temperature": float("nan")})
+        enforce_params(prompt_signature.params, {"temperature": float("nan")})
 
 
 def test_a_model_without_params_refuses_any() -> None:

@@ -12,22 +12,11 @@ from modelport.signature import (
     type_schema,
 )
 
-
-def prompt_signature() -> Signature:
-    return Signature(
-        inputs=Schema([ColSpec("string", "prompt")]),
-        outputs=Schema([ColSpec("string", "candidates")]),
-        params=ParamSchema(
-            [ParamSpec("temperature", "float", 0.1), ParamSpec("max_tokens", "int", 1000)]
-        ),
-    )
-
-
 # --- building ---------------------------------------------------------------------------------
 
 
-def test_colspec_and_paramspec_build_json_schema() -> None:
-    signature = prompt_signature()
+def test_colspec_and_paramspec_build_json_schema(prompt_signature: Signature) -> None:
+    signature = prompt_signature
 
     assert signature.inputs == {
         "type": "object",
@@ -94,8 +83,8 @@ def test_several_columns_need_names() -> None:
         Signature(inputs=Schema([ColSpec("string"), ColSpec("long", "n")]))
 
 
-def test_signature_round_trips_through_a_dict() -> None:
-    signature = prompt_signature()
+def test_signature_round_trips_through_a_dict(prompt_signature: Signature) -> None:
+    signature = prompt_signature
 
     assert Signature.from_dict(signature.to_dict()) == signature
 
@@ -103,8 +92,8 @@ def test_signature_round_trips_through_a_dict() -> None:
 # --- printing ---------------------------------------------------------------------------------
 
 
-def test_repr_prints_readably_as_the_tutorials_show() -> None:
-    assert repr(prompt_signature()) == (
+def test_repr_prints_readably_as_the_tutorials_show(prompt_signature: Signature) -> None:
+    assert repr(prompt_signature) == (
         "inputs: \n"
         "  ['prompt': string (required)]\n"
         "outputs: \n"
@@ -123,7 +112,7 @@ def test_repr_of_nested_inferred_input() -> None:
     assert "params: \n  None" in repr(signature)
 
 
-def test_mlflow_spellings_model_signature_and_dtype() -> None:
+def test_mlflow_spellings_model_signature_and_dtype(prompt_signature: Signature) -> None:
     from modelport import ModelSignature
 
     signature = ModelSignature(
@@ -137,7 +126,7 @@ def test_mlflow_spellings_model_signature_and_dtype() -> None:
         ),
     )
 
-    assert signature == prompt_signature()
+    assert signature == prompt_signature
     assert ParamSpec("k", dtype="long").type == "long"
 
 
