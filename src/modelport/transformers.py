@@ -4,6 +4,7 @@
 
     modelport.transformers.save_model("my-chat", transformers_model=pipe, task="llm/v1/chat")
     chat = modelport.load_model("my-chat")                    # the OpenAI-style chat model
+    chat = modelport.load_model("my-chat", batching=False, dtype="bfloat16")  # load options
     model, tokenizer = modelport.transformers.load_model("my-chat")
 
 See docs/transformers.md.
@@ -16,7 +17,7 @@ from typing import Any
 from modelport.flavors.transformers import (
     DEFAULT_MAX_NEW_TOKENS,
     TASKS,
-    load_chat_model,
+    TransformersLoadOptions,
     load_model,
     save_model,
 )
@@ -33,7 +34,7 @@ def log_model(
     """Save the model into the active run's artifacts as ``<name>/`` (see ``save_model`` for the
     options); ``registered_model_name`` also registers it. Returns the ``ModelInfo``
     (``model_uri`` is ``runs:/<run_id>/<name>``)."""
-    from modelport.tracking.fluent import log_model as log_any_model
+    from modelport.tracking.fluent import log_model as log_any_model  # the tracking extra
 
     return log_any_model(
         name,
@@ -47,7 +48,7 @@ def log_model(
 __all__ = [
     "DEFAULT_MAX_NEW_TOKENS",
     "TASKS",
-    "load_chat_model",
+    "TransformersLoadOptions",
     "load_model",
     "log_model",
     "save_model",

@@ -32,7 +32,7 @@ def counting_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
-    while not (server.started and app.state.modelport.registry.ready):
+    while not (server.started and app.state.modelport.models.ready):
         assert time.monotonic() < deadline, "the bench test server did not start"
         time.sleep(0.02)
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"

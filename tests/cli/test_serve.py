@@ -18,7 +18,7 @@ import pytest
 import modelport
 from modelport.cli.main import main
 from modelport.cli.serve import parse_size
-from modelport.serving.registry import parse_model_spec
+from modelport.serving.served import parse_model_spec
 from modelport.serving.server import bind_socket
 
 ECHO = Path(__file__).parents[1] / "serving" / "models" / "echo_chat.py"
@@ -154,8 +154,11 @@ def test_a_model_that_cannot_load_is_a_one_line_error(
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--max-concurrency", "0"], "max_concurrency must be at least 1"),
-        (["--max-queue", "-1"], "max_queue must be 0 or more"),
+        (
+            ["--max-concurrency", "0"],
+            "--max-concurrency: Input should be greater than or equal to 1",
+        ),
+        (["--max-queue", "-1"], "--max-queue: Input should be greater than or equal to 0"),
         (["--port", "70000"], "--port must be 0-65535"),
         (["-m", "a=/x", "-m", "a=/y"], "two models are named 'a'"),
     ],

@@ -341,12 +341,22 @@ def test_bad_prompts_are_refused(make_engine: MakeEngine, prompt: list[int], mat
         engine.submit(prompt, greedy(4))
 
 
-def test_bad_engine_config_is_refused(tiny_model: Any, tokenizer: Any) -> None:
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"max_batch_size": 0}, "max_batch_size"),
+        ({"num_threads": 0}, "num_threads"),
+        ({"kv_cache_bytes": -1}, "kv_cache_bytes"),
+        ({"max_batch_sise": 4}, "max_batch_sise"),
+    ],
+)
+def test_bad_engine_config_is_refused(fields: dict[str, Any], param: str) -> None:
     from modelport.engine import EngineConfig
 
-    for config in (EngineConfig(max_batch_size=0), EngineConfig(num_threads=0)):
-        with pytest.raises(InvalidRequestError, match="EngineConfig"):
-            GenerationEngine(tiny_model, tokenizer, config)
+    for build in (lambda: EngineConfig(**fields), lambda: EngineConfig.parse(fields)):
+        with pytest.raises(InvalidRequestError, match="EngineConfig") as caught:
+            build()
+        assert caught.value.param == param
 
 
 def test_bad_params_are_refused_at_submit(make_engine: MakeEngine) -> None:

@@ -124,10 +124,15 @@ def test_a_newer_format_version_is_refused_clearly(package: Path) -> None:
     [
         ({"format_version": None}, "no valid 'format_version'"),
         ({"format_version": "one"}, "no valid 'format_version'"),
+        ({"format_version": True}, "no valid 'format_version'"),
         ({"flavor": None, "drop": "flavor"}, "has no 'flavor' field"),
-        ({"size_bytes": "big"}, "is malformed"),
-        ({"signature": "text"}, "is malformed"),
-        ({"signature": {"inputs": [1, 2]}}, "is malformed"),
+        ({"flavor": ["python"]}, "is malformed at 'flavor': Input should be a valid string"),
+        ({"size_bytes": "big"}, "is malformed at 'size_bytes': Input should be a valid integer"),
+        ({"size_bytes": -1}, "is malformed at 'size_bytes': Input should be greater than"),
+        ({"streamable": "maybe"}, "is malformed at 'streamable': Input should be a valid boolean"),
+        ({"metadata": [1]}, "is malformed at 'metadata': Input should be a valid dictionary"),
+        ({"signature": "text"}, "is malformed at 'signature': a signature is a mapping"),
+        ({"signature": {"inputs": [1, 2]}}, "is malformed at 'signature'"),
     ],
 )
 def test_malformed_manifests_are_refused(package: Path, change: dict[str, Any], words: str) -> None:
@@ -167,3 +172,28 @@ def test_each_save_gets_its_own_uuid(tmp_path: Path, package: Path) -> None:
     other = modelport.save_model(tmp_path / "other", python_model=tmp_path / "streamer.py")
 
     assert other.model_uuid != read_raw(package)["model_uuid"]
+
+
+@pytest.mark.parametrize(("written", "read"), [("false", False), ("true", True), (False, False)])
+def test_streamable_reads_as_written(package: Path, written: Any, read: bool) -> None:
+    write_raw(package, {**read_raw(package), "streamable": written})
+
+    assert Manifest.read(package).streamable is read
+
+
+def test_fields_a_newer_modelport_added_are_ignored(package: Path) -> None:
+    write_raw(package, {**read_raw(package), "added_later": {"x": 1}})
+
+    assert Manifest.read(package).flavor == "python"
+
+
+def test_fields_that_were_not_recorded_stay_unknown(package: Path) -> None:
+    raw = read_raw(package)
+    for name in ("created", "python_version", "modelport_version", "model_uuid", "metadata"):
+        del raw[name]
+    write_raw(package, raw)
+
+    manifest = Manifest.read(package)
+
+    assert (manifest.created, manifest.python_version, manifest.modelport_version) == ("", "", "")
+    assert manifest.metadata == {} and re.fullmatch(r"[0-9a-f]{32}", manifest.model_uuid)

@@ -72,10 +72,10 @@ def start_server(
     running = RunningServer(f"http://127.0.0.1:{port}", server, app)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if server.started and (not wait_ready or app.state.modelport.registry.ready):
+        if server.started and (not wait_ready or app.state.modelport.models.ready):
             break
-        if app.state.modelport.registry.error is not None:
-            raise app.state.modelport.registry.error
+        if app.state.modelport.models.error is not None:
+            raise app.state.modelport.models.error
         time.sleep(0.02)
     else:
         raise TimeoutError("the test server did not start within 30s")

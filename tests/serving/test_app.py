@@ -35,6 +35,6 @@ def test_a_model_that_fails_to_load_stops_the_server(tmp_path: Path) -> None:
     thread.join(timeout=20)
     assert not thread.is_alive(), "the server kept running without its model"
     assert server.load_failed
-    assert isinstance(app.state.modelport.registry.error, NotFoundError)
+    assert isinstance(app.state.modelport.models.error, NotFoundError)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)

@@ -113,14 +113,16 @@ def test_a_non_streamed_timeout_stops_the_engine(demo_model_uri: str) -> None:
 
 
 def test_unbatched_server_answers_too(demo_model_uri: str) -> None:
-    running, thread = start_server(ServerConfig(models={"demo": demo_model_uri}, batching=False))
+    running, thread = start_server(
+        ServerConfig(models={"demo": demo_model_uri}, load_options={"batching": False})
+    )
     try:
         with openai.OpenAI(base_url=running.v1, api_key="x", max_retries=0) as client:
             reply = client.chat.completions.create(
                 model="demo", messages=FRANCE, temperature=0, max_tokens=8
             )
         assert "Paris" in (reply.choices[0].message.content or "")
-        loaded = running.app.state.modelport.registry.get("demo").loaded
-        assert loaded.unwrap_python_model().generator.engine.config.batching is False
+        loaded = running.app.state.modelport.models.get("demo").loaded
+        assert loaded.unwrap_python_model().lm.engine.config.batching is False
     finally:
         stop_server(running, thread)

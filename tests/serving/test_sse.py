@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from modelport.errors import ModelExecutionError
-from modelport.serving.generation import ChunkStream
 from modelport.serving.limits import Deadline, Limiter
+from modelport.serving.service import ChunkStream
 from modelport.serving.sse import DONE, encode_event, sse_events
 from modelport.types import ChatCompletionChunk
 

@@ -91,7 +91,22 @@ def register(subparsers: Any) -> None:
         "--no-batching",
         dest="batching",
         action="store_false",
-        help="transformers models: generate for one request at a time (no batching)",
+        help="generate for one request at a time (a load option: models whose flavor batches, "
+        "e.g. transformers)",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        metavar="DEVICE",
+        help="load option: the device models run on (transformers: cpu, cuda, auto); default: "
+        "as saved",
+    )
+    parser.add_argument(
+        "--dtype",
+        default=None,
+        metavar="DTYPE",
+        help="load option: the weights' dtype (transformers: float32, bfloat16, float16, auto); "
+        "default: as saved",
     )
     parser.add_argument(
         "--log-level",
@@ -100,6 +115,18 @@ def register(subparsers: Any) -> None:
         help="server log level (info: one access-log line per request)",
     )
     parser.set_defaults(func=run)
+
+
+def _load_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags that are load options, when given (each model gets those its flavor takes)."""
+    options: dict[str, Any] = {}
+    if not args.batching:
+        options["batching"] = False
+    if args.device is not None:
+        options["device"] = args.device
+    if args.dtype is not None:
+        options["dtype"] = args.dtype
+    return options
 
 
 def _say(message: str) -> None:
@@ -124,7 +151,7 @@ def _examples(base: str, name: str, api_key: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from modelport.serving import ServerConfig, create_app
-    from modelport.serving.registry import parse_model_spec
+    from modelport.serving.served import parse_model_spec
     from modelport.serving.server import bind_socket, make_server
     from modelport.serving.server import run as run_server
 
@@ -145,17 +172,24 @@ def run(args: argparse.Namespace) -> int:
         handler.setLevel(logging.DEBUG)
     logging.getLogger("uvicorn").setLevel(args.log_level.upper())
 
-    config = ServerConfig(
-        models=models,
-        api_key=api_key,
-        cors_origins=args.cors_origins,
-        max_concurrency=args.max_concurrency,
-        max_queue=args.max_queue,
-        timeout=args.timeout,
-        max_body_size=args.max_body_size,
-        batching=args.batching,
-        on_progress=lambda message: _say(f"  {message}"),
-    )
+    try:
+        config = ServerConfig(
+            models=models,
+            api_key=api_key,
+            cors_origins=args.cors_origins,
+            max_concurrency=args.max_concurrency,
+            max_queue=args.max_queue,
+            timeout=args.timeout,
+            max_body_size=args.max_body_size,
+            load_options=_load_options(args),
+            on_progress=lambda message: _say(f"  {message}"),
+        )
+    except InvalidRequestError as exc:
+        if exc.param is None:
+            raise
+        # Name the flag the user typed, not the field it maps to.
+        reason = exc.message.split(": ", 1)[-1]
+        raise InvalidRequestError(f"--{exc.param.replace('_', '-')}: {reason}") from None
     sock = bind_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
@@ -171,9 +205,8 @@ def run(args: argparse.Namespace) -> int:
 
     server.on_ready = ready
     code = run_server(server, sock)
-    registry = app.state.modelport.registry
-    if registry.error is not None:
-        error = registry.error
+    error = app.state.modelport.models.error
+    if error is not None:
         message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         print(f"error: cannot load the model: {message}", file=sys.stderr)
         return 1

@@ -24,6 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pydantic import Field
+
+from modelport.settings import Settings
+
 FinishReason = Literal["stop", "length"]
 
 
@@ -52,20 +56,23 @@ class StreamEvent:
     finish_reason: FinishReason | None = None
 
 
-@dataclass
-class EngineConfig:
-    """Engine settings. ``batching=False`` runs one request at a time (the benchmark baseline)."""
+class EngineConfig(Settings):
+    """Engine settings. ``batching=False`` runs one request at a time (the benchmark baseline).
+
+    Built from keywords or a dict (``EngineConfig.parse({...})``); a bad or unknown field is an
+    ``InvalidRequestError`` naming it.
+    """
 
     batching: bool = True
-    max_batch_size: int = 32
-    max_tokens_per_step: int = 2048
-    kv_cache_bytes: int | None = None
+    max_batch_size: int = Field(32, ge=1)
+    max_tokens_per_step: int = Field(2048, ge=1)
+    kv_cache_bytes: int | None = Field(None, ge=1)
     # Added by the engine: reuse the keys and values of prompt prefixes that recent prompts
     # shared (a chat template's system prompt), so that only the rest of a prompt is prefilled.
     prefix_cache: bool = True
     # Added by the engine: torch's intra-op threads (a process-wide setting). None: measured
     # while running, between one per core and one per core but one (OMP_NUM_THREADS fixes it).
-    num_threads: int | None = None
+    num_threads: int | None = Field(None, ge=1)
 
 
 from modelport.engine.engine import GenerationEngine  # noqa: E402  (needs the types above)

@@ -83,16 +83,7 @@ class GenerationEngine:
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
-        self.config = config or EngineConfig()
-        if self.config.max_batch_size < 1 or self.config.max_tokens_per_step < 1:
-            raise InvalidRequestError(
-                "EngineConfig.max_batch_size and max_tokens_per_step must be ≥ 1, got "
-                f"{self.config.max_batch_size} and {self.config.max_tokens_per_step}"
-            )
-        if self.config.num_threads is not None and self.config.num_threads < 1:
-            raise InvalidRequestError(
-                f"EngineConfig.num_threads must be ≥ 1 or None, got {self.config.num_threads}"
-            )
+        self.config = config or EngineConfig()  # validated when it was built
         model_config = (
             model.config.get_text_config()
             if hasattr(model.config, "get_text_config")

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from modelport.errors import ModelExecutionError, ModelportError, PackageError
+from modelport.flavors import LoadOptions
 from modelport.model import (
     ChatModel,
     CompletionModel,
@@ -24,6 +25,7 @@ from modelport.model import (
     load_model_from_code,
     takes_context,
 )
+from modelport.package.load import LoadedModel
 from modelport.package.manifest import Manifest, directory_size
 from modelport.package.requirements import write_requirements
 from modelport.package.save import (
@@ -110,8 +112,6 @@ def _run_model(
     model: Any, context: Context, task: str | None, example: Any, signature: Signature | None = None
 ) -> Any:
     """Run ``predict`` on the example at save time; return the output (for output inference)."""
-    from modelport.package.load import LoadedModel
-
     model_input, params = split_input_example(example)
     probe = LoadedModel.for_saving(model, context, task, signature)
     return probe.predict_for_save(model_input, params)
@@ -265,9 +265,16 @@ def save_model(
 
 
 class PythonFlavor:
-    name = "python"
+    """The flavor contract (:mod:`modelport.flavors`) for PythonModel packages."""
 
-    def load(self, path: Path, manifest: Manifest) -> tuple[PythonModel, Context]:
+    name = "python"
+    model_argument = "python_model"
+    options = LoadOptions  # a Python model takes no load options
+    save = staticmethod(save_model)
+
+    def load(
+        self, path: Path, manifest: Manifest, options: LoadOptions
+    ) -> tuple[PythonModel, Context]:
         cfg = manifest.flavor_config
         if cfg.get("code_paths"):
             code_dir = str(path / cfg["code_paths"])

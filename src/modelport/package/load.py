@@ -1,6 +1,7 @@
-"""``load_model(uri) -> LoadedModel``: the one path from a package to predictions.
+"""``load_model(uri, **options) -> LoadedModel``: the one path from a package to predictions.
 
-Every entry point (Python API, CLI, server) goes through it. For an ``llm/v1/chat`` model every
+Every entry point (Python API, CLI, server) goes through it; ``options`` reach the package's
+flavor (see :mod:`modelport.flavors`). For an ``llm/v1/chat`` model every
 request, whatever its route, becomes one ``ChatCompletionRequest`` handed to :meth:`LoadedModel.chat`
 or :meth:`LoadedModel.chat_stream` (and their ``a``-prefixed async forms, used by the server).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from modelport.errors import InvalidRequestError, ModelExecutionError, ModelportError, PackageError
+from modelport.flavors import get_flavor, parse_load_options
 from modelport.model import Context, PythonModel, call_with_context, implements_stream
 from modelport.package.manifest import Manifest
 from modelport.package.uri import resolve_model_uri
@@ -517,6 +519,15 @@ class LoadedModel:
         finally:
             _close(items)
 
+    def stats(self) -> dict[str, float] | None:
+        """The model's own counters, if it keeps any (its ``stats()``: a transformers model's
+        generation engine reports tokens generated, requests running and waiting, steps…)."""
+        stats = getattr(self._model, "stats", None)
+        if not callable(stats):
+            return None
+        result = stats()
+        return dict(result) if isinstance(result, Mapping) else None
+
     def close(self) -> None:
         """Release what the model holds (a transformers model's engine thread and cache).
 
@@ -540,12 +551,14 @@ class LoadedModel:
         )
 
 
-def load_model(model_uri: str | Path) -> LoadedModel:
-    """Load a package from a local path, ``file://``, ``runs:/`` or ``models:/`` URI."""
-    from modelport.flavors import get_flavor
+def load_model(model_uri: str | Path, **options: Any) -> LoadedModel:
+    """Load a package from a local path, ``file://``, ``runs:/`` or ``models:/`` URI.
 
+    ``options`` go to the package's flavor (for transformers: ``device``, ``dtype``,
+    ``batching``, ``engine_config``); an option the flavor does not take is refused, naming it.
+    """
     path = resolve_model_uri(model_uri)
     manifest = Manifest.read(path)
     flavor = get_flavor(manifest.flavor)
-    model, context = flavor.load(path, manifest)
+    model, context = flavor.load(path, manifest, parse_load_options(flavor, options))
     return LoadedModel(model, context, manifest, path)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import platform
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
+from pydantic import ConfigDict, Field, field_validator
 
-from modelport.errors import PackageError, SchemaEnforcementError
+from modelport.errors import ModelportError, PackageError, SchemaEnforcementError
+from modelport.settings import Settings
 from modelport.signature import Signature
 
 MANIFEST_FILE = "modelport.yaml"
@@ -24,26 +25,47 @@ def _modelport_version() -> str:
     return __version__
 
 
-@dataclass
-class Manifest:
-    """Everything ``load_model`` needs to know about a package, and what ``info`` shows."""
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Manifest(Settings):
+    """Everything ``load_model`` needs to know about a package, and what ``info`` shows.
+
+    Read with pydantic: a field of the wrong type is a ``PackageError`` naming it
+    (``streamable: "false"`` is False, ``streamable: "maybe"`` an error); fields this version
+    does not know are ignored, so a package written by a newer modelport of the same format loads.
+    """
+
+    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
+    error: ClassVar[type[ModelportError]] = PackageError
 
     flavor: str
     task: str | None = None
     signature: Signature | None = None
-    model_uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
-    created: str = field(
-        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
-    )
-    format_version: int = FORMAT_VERSION
-    python_version: str = field(default_factory=platform.python_version)
-    modelport_version: str = field(default_factory=_modelport_version)
+    model_uuid: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    created: str = Field(default_factory=_now)
+    format_version: int = Field(FORMAT_VERSION, ge=1)
+    python_version: str = Field(default_factory=platform.python_version)
+    modelport_version: str = Field(default_factory=_modelport_version)
     input_example: str | None = None
     requirements: str = "requirements.txt"
     streamable: bool = False
-    size_bytes: int = 0
-    metadata: dict[str, Any] = field(default_factory=dict)
-    flavor_config: dict[str, Any] = field(default_factory=dict)
+    size_bytes: int = Field(0, ge=0)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    flavor_config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("signature", mode="before")
+    @classmethod
+    def _signature(cls, value: Any) -> Signature | None:
+        if value is None or isinstance(value, Signature):
+            return value
+        if not isinstance(value, dict):
+            raise ValueError(f"a signature is a mapping, got {type(value).__name__}")
+        try:
+            return Signature.from_dict(value)
+        except (SchemaEnforcementError, TypeError, AttributeError) as exc:
+            raise ValueError(str(exc)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,37 +86,29 @@ class Manifest:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "manifest") -> Manifest:
+    def from_dict(cls, data: Any, where: str = "manifest") -> Manifest:
         if not isinstance(data, dict) or "flavor" not in data:
             raise PackageError(f"{where} is not a modelport manifest: it has no 'flavor' field")
         version = data.get("format_version")
-        if not isinstance(version, int) or version < 1:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise PackageError(f"{where} has no valid 'format_version' (got {version!r})")
         if version > FORMAT_VERSION:
             raise PackageError(
                 f"{where} has format version {version}, newer than this modelport "
                 f"understands ({FORMAT_VERSION}); upgrade modelport to load it"
             )
-        signature = data.get("signature")
+        # What was not recorded stays unknown (not "now", not this Python); a null that stands
+        # for "nothing" reads as the field's empty value.
+        fields = {"created": "", "python_version": "", "modelport_version": "", **data}
+        for name in ("model_uuid", "requirements", "metadata", "flavor_config"):
+            if fields.get(name) is None:
+                fields.pop(name, None)
         try:
-            return cls(
-                flavor=str(data["flavor"]),
-                task=data.get("task"),
-                signature=Signature.from_dict(signature) if signature else None,
-                model_uuid=str(data.get("model_uuid") or uuid.uuid4().hex),
-                created=str(data.get("created", "")),
-                format_version=version,
-                python_version=str(data.get("python_version", "")),
-                modelport_version=str(data.get("modelport_version", "")),
-                input_example=data.get("input_example"),
-                requirements=str(data.get("requirements") or "requirements.txt"),
-                streamable=bool(data.get("streamable", False)),
-                size_bytes=int(data.get("size_bytes", 0)),
-                metadata=dict(data.get("metadata") or {}),
-                flavor_config=dict(data.get("flavor_config") or {}),
-            )
-        except (TypeError, ValueError, AttributeError, SchemaEnforcementError) as exc:
-            raise PackageError(f"{where} is malformed: {exc}") from None
+            return cls.parse(fields)
+        except PackageError as exc:
+            reason = exc.message.split(": ", 1)[-1]
+            at = f" at '{exc.param}'" if exc.param else ""
+            raise PackageError(f"{where} is malformed{at}: {reason}", param=exc.param) from None
 
     def write(self, directory: Path) -> None:
         text = yaml.dump(self.to_dict(), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True)

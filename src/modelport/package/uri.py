@@ -1,12 +1,14 @@
-"""Model URIs: a local path, ``file://``, and schemes that other parts register.
+"""Model URIs: a local path, ``file://``, and schemes that their owners register.
 
-Tracking registers ``runs:/`` and ``models:/`` when it is imported; ``resolve_model_uri`` imports
-it on first use of those schemes, so the core does not depend on it.
+A scheme's resolver (``uri -> local directory``) is registered at run time with
+``register_uri_scheme``, or declared in the entry-point group ``modelport.uri_schemes`` and
+imported on first use: tracking declares ``runs`` and ``models`` there, so the core names no
+part that owns a scheme.
 """
 
 from __future__ import annotations
 
-import importlib
+import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -14,13 +16,38 @@ from urllib.parse import unquote, urlparse
 from modelport.errors import NotFoundError, PackageError
 
 UriResolver = Callable[[str], Path]
+ENTRY_POINT_GROUP = "modelport.uri_schemes"
 _resolvers: dict[str, UriResolver] = {}
-_LAZY_SCHEMES = {"runs": "modelport.tracking", "models": "modelport.tracking"}
 
 
 def register_uri_scheme(scheme: str, resolver: UriResolver) -> None:
     """Make ``scheme:/...`` URIs resolve to a local directory through ``resolver(uri)``."""
     _resolvers[scheme] = resolver
+
+
+def _declared() -> dict[str, importlib.metadata.EntryPoint]:
+    return {e.name: e for e in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _resolver(scheme: str, uri: str) -> UriResolver:
+    if scheme in _resolvers:
+        return _resolvers[scheme]
+    entry = _declared().get(scheme)
+    if entry is None:
+        schemes = sorted({*_resolvers, *_declared()})
+        known = ", ".join(["a local path", "file://", *(f"{s}:/" for s in schemes)])
+        raise PackageError(
+            f"Unsupported model URI scheme '{scheme}:' in {uri!r}; accepted: {known}"
+        )
+    try:
+        resolver: UriResolver = entry.load()
+    except ImportError as exc:
+        raise PackageError(
+            f"'{scheme}:/' URIs are resolved by {entry.value}, which needs packages that are not "
+            f"installed ({exc}); pip install 'modelport[all]' installs every extra"
+        ) from None
+    register_uri_scheme(scheme, resolver)
+    return resolver
 
 
 def _scheme(uri: str) -> str | None:
@@ -46,20 +73,7 @@ def resolve_model_uri(uri: str | Path) -> Path:
             parsed = urlparse(uri)
             path = Path(unquote(parsed.path))
         else:
-            if scheme not in _resolvers and scheme in _LAZY_SCHEMES:
-                try:
-                    importlib.import_module(_LAZY_SCHEMES[scheme])
-                except ImportError as exc:
-                    raise PackageError(
-                        f"'{scheme}:/' URIs need the tracking extra: pip install "
-                        f"'modelport[tracking]' ({exc})"
-                    ) from None
-            if scheme not in _resolvers:
-                known = ", ".join(["a local path", "file://", *(f"{s}:/" for s in _resolvers)])
-                raise PackageError(
-                    f"Unsupported model URI scheme '{scheme}:' in {uri!r}; accepted: {known}"
-                )
-            path = _resolvers[scheme](uri)
+            path = _resolver(scheme, uri)(uri)
     path = path.expanduser()
     if not path.exists():
         raise NotFoundError(f"No model at '{uri}': the path '{path}' does not exist", param="model")

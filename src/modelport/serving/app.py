@@ -23,13 +23,13 @@ from modelport import __version__
 from modelport.errors import ModelportError
 from modelport.serving.config import ServerConfig
 from modelport.serving.errors import install_error_handlers
-from modelport.serving.generation import Runtime
 from modelport.serving.limits import Limiter
 from modelport.serving.metrics import Metrics
 from modelport.serving.middleware import GuardMiddleware, RequestContextMiddleware, ServerState
-from modelport.serving.registry import ModelRegistry
 from modelport.serving.routes import health, invocations, openai
 from modelport.serving.routes.common import AppContext
+from modelport.serving.served import ServedModels
+from modelport.serving.service import Runtime
 from modelport.types import ChatCompletionRequest, CompletionRequest
 
 log = logging.getLogger("modelport.serving")
@@ -43,12 +43,12 @@ DESCRIPTION = (
 
 def create_app(config: ServerConfig) -> FastAPI:
     """A ready-to-run ASGI app serving ``config.models``."""
-    registry = ModelRegistry(config.models, batching=config.batching)
+    served = ServedModels(config.models, load_options=config.load_options)
     limiter = Limiter(config.max_concurrency, config.max_queue, config.retry_after)
     metrics = Metrics(
         in_flight=lambda: limiter.running,
         queue_depth=lambda: limiter.waiting,
-        models=registry.loaded_models,
+        models=served.loaded_models,
     )
     state = ServerState()
     runtime = Runtime(
@@ -63,7 +63,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         async def load() -> None:
             try:
                 await anyio.to_thread.run_sync(
-                    registry.load_all, config.on_progress, abandon_on_cancel=True
+                    served.load_all, config.on_progress, abandon_on_cancel=True
                 )
             except ModelportError as exc:  # said in one line by whoever runs the server
                 log.debug("loading the models failed", exc_info=exc)
@@ -76,7 +76,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 yield
             finally:
                 tasks.cancel_scope.cancel()
-        await anyio.to_thread.run_sync(registry.close_all)
+        await anyio.to_thread.run_sync(served.close_all)
 
     app = FastAPI(
         title="modelport",
@@ -84,7 +84,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.state.modelport = AppContext(registry=registry, runtime=runtime, state=state)
+    app.state.modelport = AppContext(models=served, runtime=runtime, state=state)
     app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(openai.router)

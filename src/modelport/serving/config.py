@@ -3,44 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
-from modelport.errors import InvalidRequestError
-from modelport.serving.registry import ModelSource
+from pydantic import ConfigDict, Field, field_validator
+
+from modelport.serving.served import ModelSource
+from modelport.settings import Settings
 
 MiB = 1024 * 1024
 
 
-@dataclass
-class ServerConfig:
-    """What ``create_app`` needs.
+class ServerConfig(Settings):
+    """What ``create_app`` needs; a bad value is an ``InvalidRequestError`` naming the field.
 
     ``models`` maps each served name to a URI, a path or an already loaded model.
+    ``load_options`` go to ``load_model`` for every model whose flavor takes them
+    (``{"batching": False}`` is ``--no-batching``).
     """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     models: Mapping[str, ModelSource]
     api_key: str | None = None
     cors_origins: Sequence[str] = ()
-    max_concurrency: int = 32
-    max_queue: int = 128
-    timeout: float | None = 600.0
-    max_body_size: int = 10 * MiB
-    retry_after: int = 1
-    batching: bool = True
-    on_progress: Callable[[str], None] | None = field(default=None, repr=False)
+    max_concurrency: int = Field(32, ge=1)
+    max_queue: int = Field(128, ge=0)
+    timeout: float | None = Field(600.0, gt=0)
+    max_body_size: int = Field(10 * MiB, ge=1)
+    retry_after: int = Field(1, ge=0)
+    load_options: Mapping[str, Any] = Field(default_factory=dict)
+    on_progress: Callable[[str], None] | None = Field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.max_concurrency < 1:
-            raise InvalidRequestError(
-                f"max_concurrency must be at least 1, got {self.max_concurrency}"
-            )
-        if self.max_queue < 0:
-            raise InvalidRequestError(f"max_queue must be 0 or more, got {self.max_queue}")
-        if self.timeout is not None and self.timeout <= 0:
-            raise InvalidRequestError(f"timeout must be more than 0 seconds, got {self.timeout}")
-        if self.max_body_size < 1:
-            raise InvalidRequestError(
-                f"max_body_size must be at least 1 byte, got {self.max_body_size}"
-            )
-        if self.api_key is not None and not self.api_key.strip():
-            raise InvalidRequestError("the API key must not be empty")
+    @field_validator("api_key")
+    @classmethod
+    def _key_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("the API key must not be empty")
+        return value

@@ -1,9 +1,11 @@
-"""The one place where exceptions become HTTP answers: the OpenAI error envelope.
+"""Where exceptions raised by routes become HTTP answers: the OpenAI error envelope.
 
 Any :class:`~modelport.errors.ModelportError` answers with the status and type its class carries.
 Framework errors (unknown route, wrong method, request validation) are mapped to the same
 envelope. Anything unexpected is caught by the request middleware (``middleware.py``), which
-answers a 500 with :data:`SAFE_MESSAGE` and sends the traceback to the log only.
+answers a 500 with :data:`SAFE_MESSAGE` and sends the traceback to the log only. The errors
+raised before routing (401, 413, 503 while draining) are written by ``middleware.send_error``,
+with the same envelope from :func:`error_body`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from modelport.errors import (
     NotFoundError,
     QueueFullError,
 )
-from modelport.types._base import _location
+from modelport.settings import field_path
 
 log = logging.getLogger("modelport.serving")
 
@@ -77,7 +79,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     loc = tuple(first.get("loc", ()))
     if loc and loc[0] in ("body", "query", "path", "header"):
         loc = loc[1:]
-    param = _location(loc) or None
+    param = field_path(loc) or None
     where = f" for '{param}'" if param else ""
     error = InvalidRequestError(f"Invalid request{where}: {first.get('msg')}", param=param)
     return error_response(error)

@@ -73,11 +73,11 @@ class GracefulServer(uvicorn.Server):
         self.begin_drain()
 
     async def on_tick(self, counter: int) -> bool:
-        registry = self._context.registry
-        if registry.error is not None and not self.load_failed:
+        models = self._context.models
+        if models.error is not None and not self.load_failed:
             self.load_failed = True
             self.should_exit = True
-        if registry.ready and not self._announced:
+        if models.ready and not self._announced:
             self._announced = True
             if self.on_ready is not None:
                 self.on_ready()

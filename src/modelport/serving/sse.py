@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from modelport.errors import ModelExecutionError, ModelportError
 from modelport.scoring import to_jsonable
-from modelport.serving.generation import ChunkStream
+from modelport.serving.service import ChunkStream
 from modelport.types._base import WireModel
 
 log = logging.getLogger(__name__)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from modelport.errors import InvalidRequestError, PackageError
+from modelport.errors import InvalidRequestError
+from modelport.flavors import flavor_for_save
 from modelport.package.manifest import Manifest
 from modelport.tracking.artifacts import FileInfo, LocalArtifactRepository
 from modelport.tracking.config import StoreLocation, resolve_store
@@ -60,22 +60,6 @@ def _drop_inherited_connections() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_drop_inherited_connections)
-
-
-def _save_function(flavor: str) -> Callable[..., Any]:
-    if flavor == "python":
-        from modelport.flavors.python import save_model
-
-        return save_model
-    try:
-        module = importlib.import_module("modelport.transformers")
-    except ImportError as exc:
-        raise PackageError(
-            "log_model(transformers_model=...) needs the transformers flavor: "
-            f"pip install 'modelport[transformers]' ({exc})"
-        ) from None
-    save: Callable[..., Any] = module.save_model
-    return save
 
 
 class TrackingClient:
@@ -250,42 +234,35 @@ class TrackingClient:
         run_id: str,
         name: str,
         *,
-        python_model: Any = None,
-        transformers_model: Any = None,
         registered_model_name: str | None = None,
-        **save_kwargs: Any,
+        **arguments: Any,
     ) -> ModelInfo:
         """Save a model into the run's artifacts as ``<name>/`` (and register it if asked).
 
-        Exactly one of ``python_model`` (the ``python`` flavor) or ``transformers_model`` (the
-        ``transformers`` flavor); other keywords go to that flavor's ``save_model``. All or
-        nothing: if saving, recording or registering fails, no package and no version remain.
+        The model goes in its flavor's keyword: ``python_model=`` (a PythonModel/ChatModel or a
+        ``.py`` file), ``transformers_model=`` (a transformers model, pipeline or folder), or
+        that of any other installed flavor; the other keywords go to that flavor's
+        ``save_model``. All or nothing: if saving, recording or registering fails, no package
+        and no version remain.
         """
         check_name(name, "model name")
-        if (python_model is None) == (transformers_model is None):
-            raise InvalidRequestError(
-                "log_model() needs exactly one of python_model= (a PythonModel/ChatModel or a "
-                ".py file) or transformers_model= (a transformers model, pipeline or folder)"
-            )
         if registered_model_name is not None:
             check_name(registered_model_name, "registered model name")
-        flavor = "python" if python_model is not None else "transformers"
-        save = _save_function(flavor)
-        arguments: dict[str, Any] = {f"{flavor}_model": python_model or transformers_model}
+        flavor = flavor_for_save(arguments)
         try:
-            inspect.signature(save).bind(path="x", **arguments, **save_kwargs)
+            inspect.signature(flavor.save).bind("path", **arguments)
         except TypeError as exc:
             accepted = ", ".join(
-                p for p in inspect.signature(save).parameters if p not in ("path", "self")
+                p for p in inspect.signature(flavor.save).parameters if p not in ("path", "self")
             )
             raise InvalidRequestError(
-                f"log_model() got an argument the {flavor} flavor does not take ({exc}); "
+                f"log_model() got an argument the {flavor.name} flavor does not take ({exc}); "
                 f"accepted: {accepted}, registered_model_name"
             ) from None
         run = self.get_run(run_id)
         repository = LocalArtifactRepository(run.info.artifact_uri)
         target = repository.new_path(name)
-        save(path=target, **arguments, **save_kwargs)  # atomic: nothing is left if it fails
+        flavor.save(target, **arguments)  # atomic: nothing is left if it fails
         try:
             manifest = Manifest.read(target)
             self.store.create_logged_model(

@@ -349,12 +349,15 @@ def log_model(
     name: str | None = None,
     python_model: Any = None,
     *,
-    transformers_model: Any = None,
     registered_model_name: str | None = None,
     artifact_path: str | None = None,
-    **save_kwargs: Any,
+    **arguments: Any,
 ) -> ModelInfo:
-    """Log a model into the active run (a run starts if none is active); see TrackingClient."""
+    """Log a model into the active run (a run starts if none is active).
+
+    The model goes in its flavor's keyword (``python_model=``, ``transformers_model=`` …); the
+    other keywords go to that flavor's ``save_model`` (see ``TrackingClient.log_model``).
+    """
     if name is None:
         name = artifact_path  # the MLflow 2 spelling
     elif artifact_path is not None and artifact_path != name:
@@ -363,13 +366,10 @@ def log_model(
         raise InvalidRequestError(
             "log_model() needs a name, e.g. log_model('model', python_model=...)"
         )
+    if python_model is not None:
+        arguments["python_model"] = python_model
     return client().log_model(
-        _run_id(),
-        name,
-        python_model=python_model,
-        transformers_model=transformers_model,
-        registered_model_name=registered_model_name,
-        **save_kwargs,
+        _run_id(), name, registered_model_name=registered_model_name, **arguments
     )
 
 

@@ -13,39 +13,15 @@ from pydantic import (
 )
 
 from modelport.errors import InvalidRequestError
+from modelport.settings import describe
 
 T = TypeVar("T", bound="WireModel")
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("str", "int", "float", "bool") or part.startswith(
-            ("function-", "tagged-union", "list[", "dict[", "literal[")
-        ):
-            # pydantic's names for union branches, not fields the user wrote
-            continue
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
 def invalid_request_from(exc: ValidationError, what: str) -> InvalidRequestError:
     """One readable error naming the first offending field, e.g. ``messages[0].role``."""
-    first = exc.errors(include_url=False)[0]
-    param = _location(first["loc"]) or None
-    got = first.get("input")
-    message = first["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    shown = repr(got) if not isinstance(got, dict) and got is not None else None
-    detail = f" (got {shown[:80]})" if shown is not None and first["type"] != "missing" else ""
-    where = f" for '{param}'" if param else ""
-    more = len(exc.errors()) - 1
-    tail = f" ({more} more error{'s' if more > 1 else ''})" if more else ""
-    return InvalidRequestError(f"Invalid {what}{where}: {message}{detail}{tail}", param=param)
+    message, param = describe(exc, what)
+    return InvalidRequestError(message, param=param)
 
 
 class WireModel(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,7 @@ def test_default_limit_comes_from_the_package_model_config(
 
 
 def test_closing_a_stream_cancels_the_generation(tiny_chat: Any) -> None:
-    engine = tiny_chat.unwrap_python_model().generator.engine
+    engine = tiny_chat.unwrap_python_model().lm.engine
     stream = tiny_chat.predict_stream({"messages": HELLO, "temperature": 0, "max_tokens": 100})
     next(stream)
     next(stream)
@@ -223,18 +224,68 @@ def test_metadata_signature_is_the_chat_signature(tiny_chat: Any) -> None:
     assert tiny_chat.metadata.flavor == "transformers"
 
 
-def test_load_chat_model_overrides_the_engine_config(tiny_chat_package: Path) -> None:
-    from modelport.engine import EngineConfig
+def test_load_options_override_the_saved_engine_config(
+    tmp_path: Path, tiny_llama_folder: Path
+) -> None:
+    from modelport.flavors.transformers import save_model
 
-    loaded = modelport.transformers.load_chat_model(
-        tiny_chat_package, engine_config=EngineConfig(batching=False)
+    package = tmp_path / "pkg"
+    save_model(
+        package,
+        transformers_model=tiny_llama_folder,
+        save_pretrained=False,
+        engine_config={"max_batch_size": 3, "prefix_cache": False},
+        progress=False,
     )
+    loaded = modelport.load_model(package, batching=False, engine_config={"max_batch_size": 5})
     try:
-        assert loaded.unwrap_python_model().generator.engine.config.batching is False
-        response = loaded.predict({"messages": HELLO, "temperature": 0, "max_tokens": 2})
-        assert response["choices"][0]["message"]["role"] == "assistant"
+        config = loaded.unwrap_python_model().lm.engine.config
+        # given fields win; the saved ones not given stay
+        assert (config.batching, config.max_batch_size, config.prefix_cache) == (False, 5, False)
+        requests = [{"messages": HELLO, "temperature": 0, "max_tokens": 4}] * 3
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(loaded.predict, requests))
+        assert all(a["choices"][0]["message"]["role"] == "assistant" for a in answers)
+        stats = loaded.stats()
+        assert stats is not None and stats["peak_running_sequences"] == 1  # one at a time
     finally:
-        loaded.unwrap_python_model().close()
+        loaded.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message", "param"),
+    [
+        ({"colour": "red"}, "no load option 'colour' .it takes batching, device, dtype", "colour"),
+        ({"dtype": "int3"}, "'dtype': Input should be 'auto', 'float32'", "dtype"),
+        ({"device": "tpu"}, "'device': Input should be 'auto', 'cpu' or 'cuda'", "device"),
+        ({"batching": "sometimes"}, "'batching': Input should be a valid boolean", "batching"),
+        (
+            {"engine_config": {"max_batch_size": 0}},
+            "'engine_config.max_batch_size': Input should be greater than or equal to 1",
+            "engine_config.max_batch_size",
+        ),
+        (
+            {"engine_config": {"speed": 11}},
+            "'engine_config.speed': unknown field; accepted: batching, kv_cache_bytes",
+            "engine_config.speed",
+        ),
+    ],
+)
+def test_bad_load_options_are_refused_before_loading(
+    tiny_chat_package: Path, options: dict[str, Any], message: str, param: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=message) as caught:
+        modelport.load_model(tiny_chat_package, **options)
+    assert caught.value.param == param
+
+
+def test_stats_are_the_engines_counters(tiny_chat: Any) -> None:
+    before = tiny_chat.stats()
+    reply = tiny_chat.predict({"messages": HELLO, "temperature": 0, "max_tokens": 5})
+    after = tiny_chat.stats()
+    generated = reply["usage"]["completion_tokens"]
+    assert after["tokens_generated"] - before["tokens_generated"] == generated
+    assert after["running"] == after["waiting"] == 0
 
 
 def test_a_cancelled_server_request_stops_its_generation(tiny_chat: Any) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from modelport.errors import UnsupportedFeatureError
-from modelport.flavors.transformers.generation import Generator
+from modelport.flavors.transformers.lm import UsesLM
 from modelport.flavors.transformers.template import render_chat
 from modelport.model import ChatModel, Context
 from modelport.types import (
@@ -35,35 +35,25 @@ def _check_format(params: ChatParams) -> None:
         )
 
 
-class TransformersChatModel(ChatModel):
+class TransformersChatModel(UsesLM, ChatModel):
     """Chat through the tokenizer's chat template, generation through the shared engine."""
-
-    def __init__(self, generator: Generator) -> None:
-        self.generator = generator
-
-    def load_context(self, context: Context) -> None:
-        """Nothing to load: the flavor built the model and its engine already."""
-
-    def close(self) -> None:
-        """Stop the generation engine."""
-        self.generator.close()
 
     def _prepare(self, messages: Any, params: ChatParams | None) -> tuple[list[int], Any]:
         params = params if params is not None else ChatParams()
         if not isinstance(params, ChatParams):
             params = ChatParams.parse(params)
         _check_format(params)
-        prompt_ids = render_chat(self.generator.tokenizer, _as_messages(messages), params)
-        sampling = self.generator.sampling_params(params, len(prompt_ids), params.token_limit)
+        prompt_ids = render_chat(self.lm.tokenizer, _as_messages(messages), params)
+        sampling = self.lm.sampling_params(params, len(prompt_ids), params.token_limit)
         return prompt_ids, sampling
 
     def predict(
         self, context: Context, messages: Sequence[ChatMessage], params: Any = None
     ) -> ChatCompletionResponse:
         prompt_ids, sampling = self._prepare(messages, params)
-        result = self.generator.generate(prompt_ids, sampling)
+        result = self.lm.generate(prompt_ids, sampling)
         return ChatCompletionResponse(
-            model=self.generator.model_name,
+            model=self.lm.model_name,
             choices=[
                 ChatChoice(
                     index=choice.index,
@@ -83,8 +73,8 @@ class TransformersChatModel(ChatModel):
         """Chunks as tokens come: the role first per choice, then text, the finish reason, and a
         last usage-only chunk. Closing the iterator cancels the generation."""
         prompt_ids, sampling = self._prepare(messages, params)
-        handle = self.generator.submit(prompt_ids, sampling)
-        chunk_id, created, name = new_id("chatcmpl"), now(), self.generator.model_name
+        handle = self.lm.submit(prompt_ids, sampling)
+        chunk_id, created, name = new_id("chatcmpl"), now(), self.lm.model_name
 
         def chunk(**fields: Any) -> ChatCompletionChunk:
             return ChatCompletionChunk(id=chunk_id, created=created, model=name, **fields)

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from modelport.errors import InvalidRequestError, UnsupportedFeatureError
-from modelport.flavors.transformers.generation import Generator
+from modelport.flavors.transformers.lm import CausalLM, UsesLM
 from modelport.flavors.transformers.template import encode_prompt
 from modelport.model import CompletionModel, Context, PythonModel
 from modelport.types import (
@@ -27,17 +27,15 @@ def _check(params: CompletionParams) -> None:
         )
 
 
-def _submit_all(
-    generator: Generator, prompts: Sequence[str], params: CompletionParams
-) -> list[Any]:
+def _submit_all(lm: CausalLM, prompts: Sequence[str], params: CompletionParams) -> list[Any]:
     """Encode and check every prompt, then submit them all (cancelling those sent on an error)."""
     _check(params)
-    encoded = [encode_prompt(generator.tokenizer, p) for p in prompts]
-    samplings = [generator.sampling_params(params, len(ids), params.max_tokens) for ids in encoded]
+    encoded = [encode_prompt(lm.tokenizer, p) for p in prompts]
+    samplings = [lm.sampling_params(params, len(ids), params.max_tokens) for ids in encoded]
     handles: list[Any] = []
     try:
         for ids, sampling in zip(encoded, samplings, strict=True):
-            handles.append(generator.submit(ids, sampling))
+            handles.append(lm.submit(ids, sampling))
     except BaseException:
         for handle in handles:
             handle.cancel()
@@ -45,28 +43,22 @@ def _submit_all(
     return handles
 
 
-class TransformersCompletionModel(CompletionModel):
+class TransformersCompletionModel(UsesLM, CompletionModel):
     """Each prompt continued as plain text (no chat template); ``n`` choices per prompt.
 
     Choices are numbered prompt by prompt: prompt ``i``'s ``j``-th choice has index ``i * n + j``.
     """
 
-    def __init__(self, generator: Generator) -> None:
-        self.generator = generator
-
-    def close(self) -> None:
-        self.generator.close()
-
     def predict(
         self, context: Context, prompts: Sequence[str], params: Any = None
     ) -> CompletionResponse:
         params = params if params is not None else CompletionParams()
-        handles = _submit_all(self.generator, prompts, params)
+        handles = _submit_all(self.lm, prompts, params)
         choices: list[CompletionChoice] = []
         prompt_tokens = completion_tokens = 0
         try:
             for i, handle in enumerate(handles):
-                result = Generator.collect(handle, params.n)
+                result = CausalLM.collect(handle, params.n)
                 prompt_tokens += result.prompt_tokens
                 completion_tokens += result.completion_tokens
                 choices += [
@@ -81,7 +73,7 @@ class TransformersCompletionModel(CompletionModel):
             for handle in handles:
                 handle.cancel()  # a no-op for finished ones; frees the rest after an error
         return CompletionResponse(
-            model=self.generator.model_name,
+            model=self.lm.model_name,
             choices=choices,
             usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
         )
@@ -90,8 +82,8 @@ class TransformersCompletionModel(CompletionModel):
         self, context: Context, prompts: Sequence[str], params: Any = None
     ) -> Iterator[CompletionChunk]:
         params = params if params is not None else CompletionParams()
-        handles = _submit_all(self.generator, prompts, params)
-        chunk_id, created, name = new_id("cmpl"), now(), self.generator.model_name
+        handles = _submit_all(self.lm, prompts, params)
+        chunk_id, created, name = new_id("cmpl"), now(), self.lm.model_name
 
         def chunk(index: int, text: str, finish_reason: str | None) -> CompletionChunk:
             return CompletionChunk(
@@ -131,18 +123,12 @@ class TransformersCompletionModel(CompletionModel):
 _TEXT_PARAMS = ("max_new_tokens", "temperature", "top_p", "top_k", "seed", "stop")
 
 
-class TextGenerationModel(PythonModel):
+class TextGenerationModel(UsesLM, PythonModel):
     """``text-generation``: a prompt string (or a list of them) in, generated strings out.
 
     Params: ``max_new_tokens``, ``temperature`` (0 = greedy, the default), ``top_p``, ``top_k``,
     ``seed``, ``stop``.
     """
-
-    def __init__(self, generator: Generator) -> None:
-        self.generator = generator
-
-    def close(self) -> None:
-        self.generator.close()
 
     @staticmethod
     def _prompts(model_input: Any) -> list[str]:
@@ -174,14 +160,14 @@ class TextGenerationModel(PythonModel):
             )
         request = CompletionParams.parse(
             {
-                "max_tokens": given.get("max_new_tokens", self.generator.default_max_new_tokens),
+                "max_tokens": given.get("max_new_tokens", self.lm.default_max_new_tokens),
                 "temperature": given.get("temperature", 0.0),
                 **{k: given[k] for k in ("top_p", "top_k", "seed", "stop") if k in given},
             }
         )
-        handles = _submit_all(self.generator, self._prompts(model_input), request)
+        handles = _submit_all(self.lm, self._prompts(model_input), request)
         try:
-            return [Generator.collect(handle, 1).choices[0].text for handle in handles]
+            return [CausalLM.collect(handle, 1).choices[0].text for handle in handles]
         finally:
             for handle in handles:
                 handle.cancel()

@@ -1,18 +1,23 @@
-"""The transformers flavor's part of the manifest (``flavor_config``) and its defaults."""
+"""The transformers flavor's part of the manifest (``flavor_config``), its load options, defaults."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
+
+from pydantic import ConfigDict, Field, model_validator
 
 from modelport.engine import EngineConfig
-from modelport.errors import PackageError
+from modelport.errors import InvalidRequestError, PackageError
+from modelport.flavors import LoadOptions
+from modelport.settings import Settings
 
-TASKS = ("llm/v1/chat", "llm/v1/completions", "text-generation")
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-DEVICES = ("auto", "cpu", "cuda")
+Task = Literal["llm/v1/chat", "llm/v1/completions", "text-generation"]
+Dtype = Literal["auto", "float32", "bfloat16", "float16"]
+Device = Literal["auto", "cpu", "cuda"]
+TASKS: tuple[str, ...] = get_args(Task)
+DTYPES: tuple[str, ...] = get_args(Dtype)
+DEVICES: tuple[str, ...] = get_args(Device)
 # The new-token limit when neither the request, the package's model_config nor the model's
 # generation_config give one.
 DEFAULT_MAX_NEW_TOKENS = 256
@@ -22,63 +27,45 @@ def engine_config_to_dict(value: Any) -> dict[str, Any]:
     """An ``EngineConfig``, a dict of its fields, or None, as a plain dict (validated)."""
     if value is None:
         return {}
-    if isinstance(value, EngineConfig):
-        return dataclasses.asdict(value)
-    if not isinstance(value, Mapping):
-        raise PackageError(
-            f"engine_config must be an EngineConfig or a dict, got {type(value).__name__}"
-        )
-    engine_config_from_dict(value)
-    return dict(value)
-
-
-def engine_config_from_dict(value: Mapping[str, Any] | None) -> EngineConfig:
-    known = {f.name for f in dataclasses.fields(EngineConfig)}
-    unknown = sorted(set(value or {}) - known)
-    if unknown:
-        raise PackageError(
-            f"unknown engine_config field(s) {', '.join(unknown)}; accepted: "
-            f"{', '.join(sorted(known))}"
-        )
     try:
-        return EngineConfig(**dict(value or {}))
-    except TypeError as exc:
-        raise PackageError(f"invalid engine_config: {exc}") from None
+        config = EngineConfig.parse(value, "engine_config")
+    except InvalidRequestError as exc:
+        raise PackageError(exc.message, param="engine_config") from None
+    return config.model_dump(exclude_unset=True)
 
 
-@dataclass
-class TransformersConfig:
-    """What the transformers flavor stores in the manifest's ``flavor_config``."""
+class TransformersConfig(Settings):
+    """What the transformers flavor stores in the manifest's ``flavor_config``.
 
-    task: str
+    Fields it does not know are ignored (a newer modelport may add some).
+    """
+
+    model_config = ConfigDict(extra="ignore", protected_namespaces=(), populate_by_name=True)
+    error = PackageError
+
+    task: Task
     model_dir: str | None = None  # the Hugging Face folder inside the package …
     reference: str | None = None  # … or the absolute path of a folder outside it
     model_name: str = "transformers-model"
-    dtype: str | None = None
-    device: str = "cpu"
-    engine_config: dict[str, Any] = field(default_factory=dict)
-    model_config: str | None = None
+    dtype: Dtype | None = None
+    device: Device = "cpu"
+    engine_config: EngineConfig = Field(default_factory=EngineConfig)
+    model_config_file: str | None = Field(None, alias="model_config")
+
+    @model_validator(mode="after")
+    def _one_location(self) -> TransformersConfig:
+        if (self.model_dir is None) == (self.reference is None):
+            raise ValueError("it needs exactly one of 'model_dir' and 'reference'")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = self.model_dump(by_alias=True)
+        data["engine_config"] = self.engine_config.model_dump(exclude_unset=True)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TransformersConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        try:
-            config = cls(**{k: v for k, v in data.items() if k in known})
-        except TypeError as exc:
-            raise PackageError(f"the transformers flavor_config is malformed: {exc}") from None
-        if config.task not in TASKS:
-            raise PackageError(
-                f"the package's task {config.task!r} is not one the transformers flavor "
-                f"serves ({', '.join(TASKS)})"
-            )
-        if (config.model_dir is None) == (config.reference is None):
-            raise PackageError(
-                "the transformers flavor_config needs exactly one of 'model_dir' and 'reference'"
-            )
-        return config
+        return cls.parse(dict(data), "transformers flavor_config")
 
     @staticmethod
     def check_max_new_tokens(model_config: Mapping[str, Any]) -> int | None:
@@ -91,3 +78,25 @@ class TransformersConfig:
                 f"model_config max_new_tokens must be a positive integer, got {value!r}"
             )
         return value
+
+
+class TransformersLoadOptions(LoadOptions):
+    """What ``modelport.load_model(uri, **options)`` may change in a transformers package.
+
+    ``engine_config`` fields override the package's own (those not given keep the saved value);
+    ``batching=False`` is a shortcut for ``engine_config={"batching": False}`` (``--no-batching``).
+    """
+
+    device: Device | None = None
+    dtype: Dtype | None = None
+    batching: bool | None = None
+    engine_config: EngineConfig | None = None
+
+    def engine(self, saved: EngineConfig) -> EngineConfig:
+        """The engine settings: the saved ones, updated by these options."""
+        update: dict[str, Any] = {}
+        if self.engine_config is not None:
+            update = self.engine_config.model_dump(exclude_unset=True)
+        if self.batching is not None:
+            update["batching"] = self.batching
+        return saved.model_copy(update=update)

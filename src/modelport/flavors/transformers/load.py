@@ -1,9 +1,8 @@
 """Loading a transformers package: the raw model and tokenizer, or a ready chat/completions model.
 
-``load_model(path)`` gives ``(model, tokenizer)``; the flavor's ``load`` (used by the generic
-``modelport.load_model``) gives the task's model driven by one generation engine.
-``load_chat_model(uri, engine_config=...)`` is the same with load-time overrides (the server's
-``--no-batching``).
+``load_model(path)`` gives ``(model, tokenizer)``; the flavor's ``load`` (what the generic
+``modelport.load_model(uri, **options)`` calls) gives the task's model driven by one generation
+engine, with the load options (``device``, ``dtype``, ``batching``, ``engine_config``) applied.
 """
 
 from __future__ import annotations
@@ -14,14 +13,15 @@ from typing import Any
 
 import yaml
 
-from modelport.engine import EngineConfig
 from modelport.errors import PackageError
+from modelport.flavors import LoadOptions
 from modelport.flavors.transformers.config import (
     DEVICES,
     DTYPES,
     TransformersConfig,
-    engine_config_from_dict,
+    TransformersLoadOptions,
 )
+from modelport.flavors.transformers.save import save_model
 from modelport.model import Context, PythonModel
 from modelport.package.manifest import Manifest
 from modelport.package.uri import resolve_model_uri
@@ -114,19 +114,14 @@ def load_model(
 
 
 def _model_config(path: Path, config: TransformersConfig) -> dict[str, Any]:
-    if not config.model_config:
+    if not config.model_config_file:
         return {}
-    loaded = yaml.safe_load((path / config.model_config).read_text(encoding="utf-8"))
+    loaded = yaml.safe_load((path / config.model_config_file).read_text(encoding="utf-8"))
     return dict(loaded or {})
 
 
 def build_task_model(
-    path: Path,
-    manifest: Manifest,
-    *,
-    engine_config: EngineConfig | None = None,
-    dtype: str | None = None,
-    device: str | None = None,
+    path: Path, manifest: Manifest, options: TransformersLoadOptions
 ) -> tuple[PythonModel, Context]:
     """The ready model of the package's task, with its own generation engine."""
     from modelport.flavors.transformers.chat import TransformersChatModel
@@ -134,56 +129,48 @@ def build_task_model(
         TextGenerationModel,
         TransformersCompletionModel,
     )
-    from modelport.flavors.transformers.generation import Generator
+    from modelport.flavors.transformers.lm import CausalLM
 
     config = TransformersConfig.from_dict(manifest.flavor_config)
     model_config = _model_config(path, config)
     max_new_tokens = TransformersConfig.check_max_new_tokens(model_config)
     started = time.perf_counter()
     model, tokenizer = load_hf(
-        _model_folder(path, config), dtype=dtype or config.dtype, device=device or config.device
+        _model_folder(path, config),
+        dtype=options.dtype or config.dtype,
+        device=options.device or config.device,
     )
-    engine = engine_config or engine_config_from_dict(config.engine_config)
-    generator = Generator(
-        model, tokenizer, engine, model_name=config.model_name, max_new_tokens=max_new_tokens
+    lm = CausalLM(
+        model,
+        tokenizer,
+        options.engine(config.engine_config),
+        model_name=config.model_name,
+        max_new_tokens=max_new_tokens,
     )
-    generator.load_seconds = time.perf_counter() - started
+    lm.load_seconds = time.perf_counter() - started
     task_model: PythonModel
     if config.task == "llm/v1/chat":
-        task_model = TransformersChatModel(generator)
+        task_model = TransformersChatModel(lm)
     elif config.task == "llm/v1/completions":
-        task_model = TransformersCompletionModel(generator)
+        task_model = TransformersCompletionModel(lm)
     else:
-        task_model = TextGenerationModel(generator)
+        task_model = TextGenerationModel(lm)
     return task_model, Context(model_config=model_config)
 
 
-def load_chat_model(
-    model_uri: str | Path,
-    *,
-    engine_config: EngineConfig | None = None,
-    dtype: str | None = None,
-    device: str | None = None,
-) -> Any:
-    """``modelport.load_model`` for a transformers package, with load-time overrides.
-
-    ``engine_config=EngineConfig(batching=False)`` runs one request at a time (the server's
-    ``--no-batching``). Returns a ``LoadedModel``.
-    """
-    from modelport.package.load import LoadedModel
-
-    path, manifest, _ = _read_package(model_uri)
-    model, context = build_task_model(
-        path, manifest, engine_config=engine_config, dtype=dtype, device=device
-    )
-    return LoadedModel(model, context, manifest, path)
-
-
 class TransformersFlavor:
-    name = "transformers"
+    """The flavor contract (:mod:`modelport.flavors`) for Hugging Face causal LMs."""
 
-    def load(self, path: Path, manifest: Manifest) -> tuple[PythonModel, Context]:
-        return build_task_model(path, manifest)
+    name = "transformers"
+    model_argument = "transformers_model"
+    options = TransformersLoadOptions
+    save = staticmethod(save_model)
+
+    def load(
+        self, path: Path, manifest: Manifest, options: LoadOptions
+    ) -> tuple[PythonModel, Context]:
+        assert isinstance(options, TransformersLoadOptions)
+        return build_task_model(path, manifest, options)
 
 
 flavor = TransformersFlavor()

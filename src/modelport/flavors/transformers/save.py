@@ -285,7 +285,7 @@ def save_model(
             dtype=dtype,
             device=device,
             engine_config=engine,
-            model_config="model_config.yaml" if model_config is not None else None,
+            model_config_file="model_config.yaml" if model_config is not None else None,
         )
         if save_pretrained:
             target = directory / MODEL_DIR

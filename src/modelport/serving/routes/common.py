@@ -12,10 +12,10 @@ from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
 from modelport.errors import InvalidRequestError
-from modelport.serving.generation import Runtime, open_stream, respond
 from modelport.serving.middleware import ServerState
 from modelport.serving.payloads import check_content_type, decode_object
-from modelport.serving.registry import ModelRegistry, ServedModel
+from modelport.serving.served import ServedModel, ServedModels
+from modelport.serving.service import Runtime, open_stream, respond
 from modelport.serving.sse import EventStreamResponse
 from modelport.types._base import RequestModel
 
@@ -30,7 +30,7 @@ _ROUTE_OF_TASK = {"llm/v1/chat": "/v1/chat/completions", "llm/v1/completions": "
 class AppContext:
     """Everything the routes need, kept on ``app.state.modelport``."""
 
-    registry: ModelRegistry
+    models: ServedModels
     runtime: Runtime
     state: ServerState
 

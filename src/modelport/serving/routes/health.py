@@ -22,17 +22,17 @@ async def ping() -> PlainTextResponse:
 )
 async def health(request: Request) -> JSONResponse:
     ctx = context_of(request)
-    registry = ctx.registry
+    models = ctx.models
     if ctx.state.draining:
         return JSONResponse({"status": "shutting_down"}, status_code=503)
-    if registry.error is not None:
+    if models.error is not None:
         return JSONResponse(
-            {"status": "failed", "error": f"{type(registry.error).__name__}: {registry.error}"},
+            {"status": "failed", "error": f"{type(models.error).__name__}: {models.error}"},
             status_code=503,
         )
-    if not registry.ready:
-        return JSONResponse({"status": "loading", "models": registry.names}, status_code=503)
-    return JSONResponse({"status": "ok", "models": registry.names})
+    if not models.ready:
+        return JSONResponse({"status": "loading", "models": models.names}, status_code=503)
+    return JSONResponse({"status": "ok", "models": models.names})
 
 
 @router.get("/version", summary="The modelport version")

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from modelport.scoring import parse_invocation, to_jsonable
-from modelport.serving.generation import open_predict_stream, predict
 from modelport.serving.routes.common import (
     CLIENT_GONE,
     answer,
@@ -18,6 +17,7 @@ from modelport.serving.routes.common import (
     request_id_of,
 )
 from modelport.serving.routes.openai import ERRORS
+from modelport.serving.service import open_predict_stream, predict
 from modelport.serving.sse import EventStreamResponse
 
 router = APIRouter(tags=["MLflow"])
@@ -56,7 +56,7 @@ async def invocations(request: Request) -> Response:
     ctx = context_of(request)
     body = await read_object(request)
     model_name = body.get("model") if isinstance(body.get("model"), str) else None
-    served = ctx.registry.get(model_name)
+    served = ctx.models.get(model_name)
     invocation = parse_invocation(body, served.task)
     if invocation.request is not None:
         return await answer(request, served, invocation.request)

@@ -55,17 +55,17 @@ async def _complete(
 ) -> Response:
     """Parse the body as ``kind``, pick the model it names, check its task, answer."""
     typed = kind.parse(await read_object(request))
-    served = context_of(request).registry.get(typed.model)
+    served = context_of(request).models.get(typed.model)
     check_task(served, task)
     return await answer(request, served, typed)
 
 
 @router.get("/v1/models", summary="List the served models")
 async def list_models(request: Request) -> JSONResponse:
-    registry = context_of(request).registry
-    return JSONResponse({"object": "list", "data": [m.card() for m in registry.served()]})
+    models = context_of(request).models
+    return JSONResponse({"object": "list", "data": [m.card() for m in models.served()]})
 
 
 @router.get("/v1/models/{model_id:path}", summary="Describe one served model")
 async def get_model(request: Request, model_id: str) -> JSONResponse:
-    return JSONResponse(context_of(request).registry.find(model_id).card())
+    return JSONResponse(context_of(request).models.find(model_id).card())

@@ -6,55 +6,55 @@ import pytest
 
 from modelport import load_model
 from modelport.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
-from modelport.serving.registry import ModelRegistry
+from modelport.serving.served import ServedModels
 
 
 def test_one_model_answers_to_any_name(packages: dict[str, str]) -> None:
-    registry = ModelRegistry({"echo": packages["echo"]})
+    models = ServedModels({"echo": packages["echo"]})
     with pytest.raises(ServiceUnavailableError):
-        registry.get("echo")
+        models.get("echo")
     said: list[str] = []
-    registry.load_all(said.append)
-    assert registry.ready
+    models.load_all(said.append)
+    assert models.ready
     assert said[0].startswith("loading 'echo' from") and said[1].startswith("loaded 'echo'")
-    assert registry.get(None).name == registry.get("anything").name == "echo"
+    assert models.get(None).name == models.get("anything").name == "echo"
     with pytest.raises(NotFoundError):
-        registry.find("anything")  # /v1/models/{id} is exact
+        models.find("anything")  # /v1/models/{id} is exact
 
 
 def test_several_models_need_the_right_name(packages: dict[str, str]) -> None:
-    registry = ModelRegistry({"a": load_model(packages["echo"]), "b": packages["shout"]})
-    registry.load_all()
-    assert registry.get("b").task == "llm/v1/completions"
+    models = ServedModels({"a": load_model(packages["echo"]), "b": packages["shout"]})
+    models.load_all()
+    assert models.get("b").task == "llm/v1/completions"
     with pytest.raises(NotFoundError) as caught:
-        registry.get("c")
+        models.get("c")
     assert caught.value.param == "model" and "a, b" in caught.value.message
     with pytest.raises(NotFoundError, match="name one"):
-        registry.get(None)
-    assert [card["id"] for card in (m.card() for m in registry.served())] == ["a", "b"]
+        models.get(None)
+    assert [card["id"] for card in (m.card() for m in models.served())] == ["a", "b"]
 
 
 def test_a_failed_load_is_kept(tmp_path) -> None:
-    registry = ModelRegistry({"x": str(tmp_path / "missing")})
+    models = ServedModels({"x": str(tmp_path / "missing")})
     with pytest.raises(NotFoundError):
-        registry.load_all()
-    assert registry.error is not None and not registry.ready
-    assert registry.loaded_models() == []
+        models.load_all()
+    assert models.error is not None and not models.ready
+    assert models.loaded_models() == []
 
 
 def test_no_models_is_an_error() -> None:
     with pytest.raises(InvalidRequestError, match="at least one"):
-        ModelRegistry({})
+        ServedModels({})
 
 
 def test_close_all_closes_every_loaded_model(packages: dict[str, str]) -> None:
     closed: list[str] = []
     echo = load_model(packages["echo"])
     echo.close = lambda: closed.append("echo")  # type: ignore[method-assign]
-    registry = ModelRegistry({"echo": echo, "shout": packages["shout"]})
-    registry.load_all()
-    registry.close_all()
+    models = ServedModels({"echo": echo, "shout": packages["shout"]})
+    models.load_all()
+    models.close_all()
     assert closed == ["echo"]
-    assert not registry.ready
+    assert not models.ready
     with pytest.raises(ServiceUnavailableError):
-        registry.get("echo")
+        models.get("echo")

@@ -1,5 +1,6 @@
-"""What the chat, completions and text-generation models share: one engine per loaded model, the
-new-token limit, and OpenAI params → ``SamplingParams``.
+"""``CausalLM``: what the chat, completions and text-generation models share — the Hugging Face
+model and tokenizer, one generation engine per loaded model, the new-token limit, and OpenAI
+params → ``SamplingParams``.
 
 The new-token limit of a request is its ``max_completion_tokens`` / ``max_tokens``, else the
 package's ``model_config["max_new_tokens"]``, else the model's ``generation_config.max_new_tokens``,
@@ -17,6 +18,7 @@ from typing import Any
 from modelport.engine import EngineConfig, SamplingParams
 from modelport.errors import ContextLengthExceededError, UnsupportedFeatureError
 from modelport.flavors.transformers.config import DEFAULT_MAX_NEW_TOKENS
+from modelport.model import Context
 
 # tokenizers without a real limit report a huge model_max_length
 _NO_LIMIT = 10**8
@@ -57,8 +59,8 @@ def context_length(model: Any, tokenizer: Any) -> int | None:
     return min(limits) if limits else None
 
 
-class Generator:
-    """One loaded model with its generation engine; shut down by :meth:`close` (or at exit)."""
+class CausalLM:
+    """One loaded causal LM with its generation engine; shut down by :meth:`close` (or at exit)."""
 
     def __init__(
         self,
@@ -89,6 +91,10 @@ class Generator:
     @property
     def closed(self) -> bool:
         return not self._finalizer.alive
+
+    def stats(self) -> dict[str, float]:
+        """The engine's counters (the loaded model's ``stats()``, read by ``/metrics``)."""
+        return dict(self.engine.stats())
 
     # --- params -----------------------------------------------------------------------------
 
@@ -165,3 +171,22 @@ class Generator:
             ],
             prompt_tokens=int(handle.prompt_tokens),
         )
+
+
+class UsesLM:
+    """What the flavor's task models (chat, completions, text-generation) share: their
+    :class:`CausalLM`, built by the flavor before ``load_context``, closed with them."""
+
+    def __init__(self, lm: CausalLM) -> None:
+        self.lm = lm
+
+    def load_context(self, context: Context) -> None:
+        """Nothing to load: the flavor built the model and its engine already."""
+
+    def close(self) -> None:
+        """Stop the generation engine."""
+        self.lm.close()
+
+    def stats(self) -> dict[str, float]:
+        """The engine's counters, exported at ``/metrics``."""
+        return self.lm.stats()

@@ -13,9 +13,9 @@ import openai
 import pytest
 
 from modelport import load_model
-from modelport.serving.generation import Runtime, open_stream, respond
 from modelport.serving.limits import Limiter
-from modelport.serving.registry import ServedModel
+from modelport.serving.served import ServedModel
+from modelport.serving.service import Runtime, open_stream, respond
 from modelport.types import ChatCompletionRequest
 
 

@@ -28,7 +28,7 @@ from modelport.cancellation import CancelToken, bind_token
 from modelport.package.load import LoadedModel, iterate_off_loop
 from modelport.serving.limits import Deadline, Limiter, Slot
 from modelport.serving.metrics import Metrics
-from modelport.serving.registry import ServedModel
+from modelport.serving.served import ServedModel
 from modelport.types import StreamOptions
 from modelport.types._base import RequestModel, WireModel
 

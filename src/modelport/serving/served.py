@@ -1,26 +1,28 @@
 """The models a server serves, by name, and their loading state.
 
 ``-m chat=URI1 -m other=URI2`` gives two entries; the request's ``model`` field picks one. With a
-single model served, any name (or none) reaches it. No web imports.
+single model served, any name (or none) reaches it. No web imports, and no flavor's: models
+load through ``load_model(uri, **options)``, whatever their flavor.
+
+Load options given to the server (``--no-batching`` is ``batching=False``) go to every model
+whose flavor takes them; an option that no served model takes is refused before anything loads.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from modelport.errors import InvalidRequestError, NotFoundError, ServiceUnavailableError
+from modelport.flavors import get_flavor
 from modelport.package.load import LoadedModel, load_model
-
-if TYPE_CHECKING:
-    from modelport.engine import EngineConfig  # imports torch: only when batching is turned off
-    from modelport.package.manifest import Manifest
+from modelport.package.manifest import Manifest
+from modelport.package.uri import resolve_model_uri
 
 log = logging.getLogger(__name__)
 
@@ -80,37 +82,51 @@ def _created(loaded: LoadedModel) -> int:
         return int(time.time())
 
 
-def _load(source: str | Path, batching: bool) -> LoadedModel:
-    if not batching:
-        from modelport.package.manifest import Manifest
-        from modelport.package.uri import resolve_model_uri
+def _options_per_model(
+    sources: Mapping[str, ModelSource], options: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The load options each model loaded from a URI gets: those its flavor takes.
 
-        path = resolve_model_uri(source)
-        manifest = Manifest.read(path)
-        if manifest.flavor == "transformers":
-            from modelport.flavors.transformers.load import load_chat_model
+    Reads only the manifests, so that an option no model takes fails before any loading.
+    """
+    if not options:
+        return {name: {} for name in sources}
+    per_model: dict[str, dict[str, Any]] = {}
+    taken: set[str] = set()
+    flavors: dict[str, str] = {}
+    for name, source in sources.items():
+        if isinstance(source, LoadedModel):
+            continue
+        manifest = Manifest.read(resolve_model_uri(source))
+        flavors[name] = manifest.flavor
+        accepted = get_flavor(manifest.flavor).options.model_fields
+        per_model[name] = {k: v for k, v in options.items() if k in accepted}
+        taken.update(per_model[name])
+    for option in options:
+        if option not in taken:
+            shown = ", ".join(f"'{n}' is a {f} package" for n, f in flavors.items()) or (
+                "every model was given already loaded"
+            )
+            raise InvalidRequestError(
+                f"No served model takes the load option '{option}' ({shown})", param=option
+            )
+    return per_model
 
-            config = _unbatched_config(manifest)
-            loaded: LoadedModel = load_chat_model(path, engine_config=config)
-            return loaded
-    return load_model(source)
 
+class ServedModels:
+    """Name → :class:`ServedModel`; not ready until every model has loaded.
 
-def _unbatched_config(manifest: Manifest) -> EngineConfig:
-    from modelport.flavors.transformers.config import TransformersConfig, engine_config_from_dict
+    ``load_options`` (e.g. ``{"batching": False}``) apply to the models, loaded from a URI, whose
+    flavor takes them.
+    """
 
-    config = TransformersConfig.from_dict(manifest.flavor_config)
-    return dataclasses.replace(engine_config_from_dict(config.engine_config), batching=False)
-
-
-class ModelRegistry:
-    """Name → :class:`ServedModel`; not ready until every model has loaded."""
-
-    def __init__(self, sources: Mapping[str, ModelSource], *, batching: bool = True) -> None:
+    def __init__(
+        self, sources: Mapping[str, ModelSource], *, load_options: Mapping[str, Any] | None = None
+    ) -> None:
         if not sources:
             raise InvalidRequestError("no model to serve: give at least one -m [NAME=]URI")
         self._sources = dict(sources)
-        self._batching = batching
+        self._load_options = dict(load_options or {})
         self._models: dict[str, ServedModel] = {}
         self.error: BaseException | None = None
         self.ready = False
@@ -123,6 +139,7 @@ class ModelRegistry:
         """Load every model (blocking: the server runs it in a worker thread)."""
         say = progress or (lambda message: None)
         try:
+            options = _options_per_model(self._sources, self._load_options)
             for name, source in self._sources.items():
                 started = time.perf_counter()
                 if isinstance(source, LoadedModel):
@@ -130,12 +147,16 @@ class ModelRegistry:
                 else:
                     shown = str(source)
                     say(f"loading '{name}' from {shown}")
-                    loaded = _load(source, self._batching)
+                    for option in sorted(set(self._load_options) - set(options[name])):
+                        say(f"'{name}' takes no '{option}' load option: it loads without it")
+                    loaded = load_model(source, **options[name])
                 seconds = time.perf_counter() - started
                 self._models[name] = ServedModel(name, shown, loaded, _created(loaded), seconds)
+                given = ", ".join(f"{k}={v!r}" for k, v in options.get(name, {}).items())
                 say(
                     f"loaded '{name}' ({loaded.metadata.flavor}, "
-                    f"{loaded.task or 'custom PythonModel'}) in {seconds:.1f}s"
+                    f"{loaded.task or 'custom PythonModel'}{'; ' + given if given else ''}) "
+                    f"in {seconds:.1f}s"
                 )
         except BaseException as exc:
             self.error = exc
