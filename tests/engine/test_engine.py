@@ -445,3 +445,39 @@ def test_prompts_sharing_a_prefix_reuse_its_cache_with_the_same_output(
     assert [h.completion_tokens[0] for h in together] == reference
     assert stats["prefix_cache_hits"] >= 4
     assert stats["prefix_cache_tokens_saved"] >= 4 * len(system)
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        # each fails inside the loop, past the checks at submit (turned off here): a seed that
+        # overflows torch's generator when the row joins, a temperature that makes sampling fail
+        SamplingParams(max_new_tokens=8, seed=2**70),
+        SamplingParams(max_new_tokens=8, temperature=float("nan")),
+    ],
+    ids=["seed-overflow-at-join", "nan-temperature-at-sampling"],
+)
+def test_a_request_that_fails_in_the_loop_fails_alone(
+    make_engine: MakeEngine,
+    prompts: list[list[int]],
+    poison: SamplingParams,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reference = unbatched_reference(make_engine, prompts[:3], greedy(20))
+    monkeypatch.setattr("modelport.engine.engine.validate", lambda params, max_batch_size: None)
+    engine = make_engine()
+    victims = [engine.submit(p, greedy(20)) for p in prompts[:3]]
+    streams = [iter(v) for v in victims]
+    for stream in streams:
+        next(stream)  # the victims are running when the poison joins
+    bad = engine.submit(prompts[3], poison)
+    with pytest.raises(ModelExecutionError):
+        collect(bad)
+    for stream in streams:
+        list(stream)
+    assert [v.completion_tokens[0] for v in victims] == reference
+    assert all(v.finish_reasons == ["length"] for v in victims)
+    stats = engine.stats()
+    assert stats["running"] == stats["running_sequences"] == 0
+    # the engine still serves
+    assert collect(engine.submit(prompts[0], greedy(20)))[0][-1].finish_reason == "length"

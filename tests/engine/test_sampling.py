@@ -23,14 +23,20 @@ def peaked(best: int, margin: float = 1.0) -> torch.Tensor:
     return logits
 
 
+def pick(logits: torch.Tensor, rows: list[RowSampling]) -> list[int]:
+    chosen, failed = sample(logits, rows)
+    assert failed == {}
+    return chosen
+
+
 def test_greedy_rows_take_the_argmax() -> None:
     logits = torch.stack([peaked(3), peaked(7)])
-    assert sample(logits, [row(temperature=0.0), row(temperature=0.0)]) == [3, 7]
+    assert pick(logits, [row(temperature=0.0), row(temperature=0.0)]) == [3, 7]
 
 
 def test_presence_penalty_moves_away_from_a_generated_token() -> None:
     logits = torch.stack([peaked(5), peaked(5)])
-    chosen = sample(
+    chosen = pick(
         logits,
         [row([5], temperature=0.0), row([5], temperature=0.0, presence_penalty=2.0)],
     )
@@ -42,26 +48,26 @@ def test_frequency_penalty_grows_with_the_count() -> None:
     logits = torch.stack([peaked(5), peaked(5)])
     weak = row([5, 5], temperature=0.0, frequency_penalty=0.4)  # 0.8 < margin 1.0
     strong = row([5, 5], temperature=0.0, frequency_penalty=0.6)  # 1.2 > margin 1.0
-    chosen = sample(logits, [weak, strong])
+    chosen = pick(logits, [weak, strong])
     assert chosen[0] == 5
     assert chosen[1] != 5
 
 
 def test_negative_penalty_favours_generated_tokens() -> None:
     logits = peaked(5).unsqueeze(0)
-    assert sample(logits, [row([2], temperature=0.0, presence_penalty=-2.0)]) == [2]
+    assert pick(logits, [row([2], temperature=0.0, presence_penalty=-2.0)]) == [2]
 
 
 def test_top_k_limits_the_candidates() -> None:
     logits = torch.arange(VOCAB, dtype=torch.float32)
-    seen = {sample(logits.clone().unsqueeze(0), [row(seed=s, top_k=2)])[0] for s in range(60)}
+    seen = {pick(logits.clone().unsqueeze(0), [row(seed=s, top_k=2)])[0] for s in range(60)}
     assert seen == {VOCAB - 1, VOCAB - 2}
 
 
 def test_top_p_keeps_the_smallest_set_reaching_the_mass() -> None:
     probs = torch.tensor([0.5, 0.3, 0.15, 0.05] + [0.0] * (VOCAB - 4)) + 1e-9
     logits = probs.log()
-    seen = {sample(logits.clone().unsqueeze(0), [row(seed=s, top_p=0.75)])[0] for s in range(80)}
+    seen = {pick(logits.clone().unsqueeze(0), [row(seed=s, top_p=0.75)])[0] for s in range(80)}
     assert seen == {0, 1}
 
 
@@ -70,7 +76,7 @@ def test_same_seed_same_draws_different_seed_different_draws() -> None:
 
     def draws(seed: int) -> list[int]:
         r = row(seed=seed)
-        return [sample(logits.clone(), [r])[0] for _ in range(5)]
+        return [pick(logits.clone(), [r])[0] for _ in range(5)]
 
     assert draws(1) == draws(1)
     assert draws(1) != draws(2)
@@ -102,3 +108,37 @@ def test_bad_params_are_refused_naming_the_param(params: dict[str, object], para
         validate(SamplingParams(**values), max_batch_size=8)  # type: ignore[arg-type]
     assert info.value.param == param
     assert param.split("_")[0] in info.value.message
+
+
+def test_logit_bias_bans_and_forces_tokens() -> None:
+    logits = torch.stack([peaked(3), peaked(3)])
+    banned = row(temperature=0.0, logit_bias=((3, -100.0),))
+    forced = row(seed=1, logit_bias=((9, 100.0),))
+    chosen = pick(logits, [banned, forced])
+    assert chosen[0] != 3 and chosen[1] == 9
+
+
+def test_a_row_whose_settings_fail_fails_alone() -> None:
+    # a token id beyond the vocabulary (the engine refuses it at submit; here it gets through)
+    poison = row(temperature=0.0, logit_bias=((VOCAB + 5, 1.0),))
+    sampled_poison = row(seed=2, logit_bias=((VOCAB + 5, 1.0),))
+    logits = torch.stack([peaked(3), peaked(5), peaked(7), peaked(1, margin=50.0)])
+    chosen, failed = sample(logits, [row(temperature=0.0), poison, sampled_poison, row(seed=4)])
+    assert set(failed) == {1, 2} and all(isinstance(e, IndexError) for e in failed.values())
+    assert chosen[0] == 3 and chosen[3] == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"seed": 2**63}, "seed"),
+        ({"seed": -(2**63) - 1}, "seed"),
+        ({"logit_bias": ((-1, 1.0),)}, "logit_bias"),
+        ({"logit_bias": ((3, 101.0),)}, "logit_bias"),
+        ({"logit_bias": ((3, float("nan")),)}, "logit_bias"),
+    ],
+)
+def test_out_of_range_seed_and_bias_are_refused(params: dict[str, object], param: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        validate(SamplingParams(max_new_tokens=4, **params), max_batch_size=4)  # type: ignore[arg-type]
+    assert caught.value.param == param

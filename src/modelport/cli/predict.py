@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from modelport import jsonbody
 from modelport.errors import InvalidRequestError
 from modelport.scoring import INPUT_FORMATS, json_type, parse_invocation, to_jsonable
 
@@ -44,15 +45,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _reject_constant(name: str) -> Any:
-    raise InvalidRequestError(f"{name} is not a JSON value; use null or a finite number")
-
-
 def _read_json(text: str, what: str) -> Any:
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequestError(f"{what} is not valid JSON: {exc}") from None
+    return jsonbody.loads(text, what)
 
 
 def _read_input(name: str) -> Any:

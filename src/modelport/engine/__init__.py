@@ -16,7 +16,10 @@ The contract between the transformers flavor and the engine (the engine's intern
     engine.stats()                  # dict: tokens_generated, running, waiting, steps
     engine.shutdown()
 
-``submit`` raises ``ContextLengthExceededError`` when the prompt does not fit the context.
+``submit`` raises ``ContextLengthExceededError`` when the prompt does not fit the context, and
+``InvalidRequestError`` (naming the parameter) for settings out of range: a request is checked
+before it joins the batch, and an error caused by one request's settings inside the loop fails
+that request only (see docs/engine.md, "Isolation").
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class SamplingParams:
     frequency_penalty: float = 0.0
     stop: tuple[str, ...] = ()
     n: int = 1
+    # (token id, bias) pairs added to the logits before sampling (OpenAI: -100 bans, 100 forces)
+    logit_bias: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass

@@ -56,6 +56,7 @@ class _Request:
     prompt_ids: list[int]
     params: SamplingParams
     max_new_tokens: int  # the request's limit, clipped to what the context leaves
+    failed: bool = False  # its own settings failed inside the loop; its rows are leaving
 
 
 @dataclass(eq=False)
@@ -142,6 +143,13 @@ class GenerationEngine:
             raise InvalidRequestError(
                 f"prompt token ids must be in [0, {self.vocab_size}), got one out of range",
                 param="prompt",
+            )
+        biased = [token for token, _ in params.logit_bias if token >= self.vocab_size]
+        if biased:
+            raise InvalidRequestError(
+                f"logit_bias names token {biased[0]}, but this model's token ids are "
+                f"0 to {self.vocab_size - 1}",
+                param="logit_bias",
             )
         if len(prompt) >= self.context_length:
             raise ContextLengthExceededError(
@@ -368,10 +376,24 @@ class GenerationEngine:
                 if share:
                     keys, values = joined.row_slice(row, 0, share)
                     self._prefixes.keep(tuple(request.prompt_ids[:share]), keys, values)
+        sequences: list[_Sequence] = []
+        joining: list[int] = []
+        for row, request in enumerate(requests):
+            try:
+                sequences += [self._new_sequence(request, i) for i in range(request.params.n)]
+            except Exception as exc:  # this request's settings (a seed the generator refuses)
+                self._fail_request(request, exc, counted=False)
+                continue
+            joining.append(row)
+        if not joining:
+            return
+        if len(joining) != len(requests):
+            requests = [requests[row] for row in joining]
+            joined.select(joining)
+            logits = logits[joining]
         repeats = [r.params.n for r in requests]
         joined.repeat_rows(repeats)
         logits = logits.repeat_interleave(torch.tensor(repeats), dim=0)
-        sequences = [self._new_sequence(r, i) for r in requests for i in range(r.params.n)]
         self._running_requests += len(requests)
         keep = self._accept(sequences, logits)
         if not keep:
@@ -401,13 +423,41 @@ class GenerationEngine:
         )
 
     def _accept(self, sequences: list[_Sequence], logits: torch.Tensor) -> list[int]:
-        """Sample one token per sequence, stream the text; return the indices still running."""
-        tokens = sample(logits, [seq.sampling for seq in sequences])
+        """Sample one token per sequence, stream the text; return the indices still running.
+
+        A sequence whose own sampling or text handling fails fails its request (all of its
+        sequences leave); the rest of the batch goes on.
+        """
+        tokens, failed = sample(logits, [seq.sampling for seq in sequences])
+        for i, exc in failed.items():
+            self._fail_request(sequences[i].request, exc)
         keep: list[int] = []
         for i, (seq, token) in enumerate(zip(sequences, tokens, strict=True)):
-            if self._advance(seq, token) is None:
+            if seq.request.failed:
+                continue
+            try:
+                finished = self._advance(seq, token) is not None
+            except Exception as exc:
+                self._fail_request(seq.request, exc)
+                continue
+            if not finished:
                 keep.append(i)
-        return keep
+        return [i for i in keep if not sequences[i].request.failed]
+
+    def _fail_request(self, request: _Request, exc: Exception, *, counted: bool = True) -> None:
+        """End one request with an error caused by its own settings; the batch goes on.
+
+        ``counted``: the request is already among the running ones.
+        """
+        if request.failed:
+            return
+        request.failed = True
+        logger.error("a request failed in the engine and left the batch: %r", exc, exc_info=exc)
+        error = ModelExecutionError("generating this request failed; see the server log")
+        error.__cause__ = exc
+        if counted and not request.handle.finished:
+            self._running_requests -= 1
+        self._outbox.append((request.handle, error))
 
     def _advance(self, seq: _Sequence, token: int) -> FinishReason | None:
         reason: FinishReason | None = None

@@ -17,6 +17,9 @@ import torch
 from modelport.engine import SamplingParams
 from modelport.errors import InvalidRequestError
 
+# A seed outside 64 bits overflows torch.Generator.manual_seed.
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+
 
 def validate(params: SamplingParams, *, max_batch_size: int) -> None:
     """Refuse settings outside the OpenAI ranges, naming the parameter and what is accepted."""
@@ -39,9 +42,16 @@ def validate(params: SamplingParams, *, max_batch_size: int) -> None:
     ):
         raise bad("top_k", f"top_k must be an integer ≥ 0 (0 = no limit), got {params.top_k!r}")
     if params.seed is not None and (
-        isinstance(params.seed, bool) or not isinstance(params.seed, int)
+        isinstance(params.seed, bool)
+        or not isinstance(params.seed, int)
+        or not SEED_MIN <= params.seed <= SEED_MAX
     ):
-        raise bad("seed", f"seed must be an integer, got {params.seed!r}")
+        raise bad("seed", f"seed must be a 64-bit integer (-2**63 to 2**63-1), got {params.seed!r}")
+    for token, bias in params.logit_bias:
+        if isinstance(token, bool) or not isinstance(token, int) or token < 0:
+            raise bad("logit_bias", f"logit_bias keys must be token ids ≥ 0, got {token!r}")
+        if not _is_number(bias) or not -100.0 <= bias <= 100.0:
+            raise bad("logit_bias", f"logit_bias values must be between -100 and 100, got {bias!r}")
     for name in ("presence_penalty", "frequency_penalty"):
         value = getattr(params, name)
         if not _is_number(value) or not -2.0 <= value <= 2.0:
@@ -73,28 +83,48 @@ class RowSampling:
     generator: torch.Generator | None
 
 
-def sample(logits: torch.Tensor, rows: list[RowSampling]) -> list[int]:
-    """Pick one token per row of ``logits`` (shape ``[rows, vocab]``, float32)."""
-    chosen: list[int] = [0] * len(rows)
-    for i, row in enumerate(rows):
-        p = row.params
-        if (p.presence_penalty or p.frequency_penalty) and row.generated:
-            counts = torch.bincount(
-                torch.tensor(row.generated, dtype=torch.long), minlength=logits.shape[-1]
-            ).to(logits.dtype)[: logits.shape[-1]]
-            logits[i] -= p.frequency_penalty * counts + p.presence_penalty * (counts > 0).to(
-                logits.dtype
-            )
+def sample(logits: torch.Tensor, rows: list[RowSampling]) -> tuple[list[int], dict[int, Exception]]:
+    """Pick one token per row of ``logits`` (shape ``[rows, vocab]``, float32).
 
-    greedy = [i for i, row in enumerate(rows) if row.params.temperature == 0.0]
+    Returns the tokens and, for rows whose own settings made the choice fail, the error: such a
+    row fails its request alone, the others of the batch have their token.
+    """
+    chosen: list[int] = [0] * len(rows)
+    failed: dict[int, Exception] = {}
+    for i, row in enumerate(rows):
+        try:
+            _adjust(logits, i, row)
+        except Exception as exc:  # this row's settings; the batch goes on
+            failed[i] = exc
+
+    greedy = [i for i, row in enumerate(rows) if row.params.temperature == 0.0 and i not in failed]
     if greedy:
         picked = logits[greedy].argmax(dim=-1).tolist()
         for i, token in zip(greedy, picked, strict=True):
             chosen[i] = int(token)
     for i, row in enumerate(rows):
-        if row.params.temperature != 0.0:
-            chosen[i] = _sample_row(logits[i], row)
-    return chosen
+        if row.params.temperature != 0.0 and i not in failed:
+            try:
+                chosen[i] = _sample_row(logits[i], row)
+            except Exception as exc:
+                failed[i] = exc
+    return chosen, failed
+
+
+def _adjust(logits: torch.Tensor, i: int, row: RowSampling) -> None:
+    """Row ``i``'s logit bias, then its presence and frequency penalties, in place."""
+    p = row.params
+    if p.logit_bias:
+        ids = torch.tensor([token for token, _ in p.logit_bias], dtype=torch.long)
+        biases = torch.tensor([bias for _, bias in p.logit_bias], dtype=logits.dtype)
+        logits[i].index_add_(0, ids, biases)
+    if (p.presence_penalty or p.frequency_penalty) and row.generated:
+        counts = torch.bincount(
+            torch.tensor(row.generated, dtype=torch.long), minlength=logits.shape[-1]
+        ).to(logits.dtype)[: logits.shape[-1]]
+        logits[i] -= p.frequency_penalty * counts + p.presence_penalty * (counts > 0).to(
+            logits.dtype
+        )
 
 
 def _sample_row(logits: torch.Tensor, row: RowSampling) -> int:

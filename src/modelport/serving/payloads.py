@@ -6,9 +6,9 @@ What a decoded ``/invocations`` body means (the MLflow scoring formats) is
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from modelport import jsonbody
 from modelport.errors import InvalidRequestError
 from modelport.scoring import json_type
 
@@ -28,10 +28,6 @@ def check_content_type(content_type: str | None) -> None:
     )
 
 
-def _reject_constant(name: str) -> Any:
-    raise InvalidRequestError(f"The body is not valid JSON: {name} is not a JSON value")
-
-
 def decode_json(body: bytes) -> Any:
     """The body as JSON, or an :class:`InvalidRequestError` saying where it breaks."""
     if not body.strip():
@@ -42,12 +38,7 @@ def decode_json(body: bytes) -> Any:
         raise InvalidRequestError(
             f"The body is not valid UTF-8 (byte {exc.start}); send JSON encoded as UTF-8"
         ) from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequestError(
-            f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    return jsonbody.loads(text, "The body")
 
 
 def decode_object(body: bytes) -> dict[str, Any]:

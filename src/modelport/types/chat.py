@@ -26,6 +26,22 @@ def now() -> int:
     return int(time.time())
 
 
+# OpenAI's seed is a 64-bit integer; a larger one would overflow the sampler's generator.
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+
+
+def check_logit_bias(bias: dict[str, float] | None) -> dict[str, float] | None:
+    """OpenAI's rule: token ids (as strings) mapped to a bias between -100 and 100."""
+    if bias is None:
+        return None
+    for key, value in bias.items():
+        if not key.isascii() or not key.isdigit() or len(key) > 12:
+            raise ValueError(f"keys are token ids (integers ≥ 0 as strings), got {key!r}")
+        if not -100.0 <= value <= 100.0:
+            raise ValueError(f"the bias of token {key} must be between -100 and 100, got {value}")
+    return bias
+
+
 def check_stop(stop: str | list[str] | None) -> str | list[str] | None:
     """OpenAI's rule: up to 4 stop sequences, none of them empty."""
     stops = [stop] if isinstance(stop, str) else list(stop or [])
@@ -149,13 +165,14 @@ class ChatParams(StopAndUsage, RequestModel):
     """
 
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logit_bias: dict[str, float] | None = None
     logprobs: bool | None = None
     max_completion_tokens: int | None = Field(default=None, ge=1)
     max_tokens: int | None = Field(default=None, ge=1)
     n: int = Field(default=1, ge=1, le=128)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     response_format: ResponseFormat | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
     stop: str | list[str] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -174,6 +191,11 @@ class ChatParams(StopAndUsage, RequestModel):
     @classmethod
     def _check_stop(cls, stop: str | list[str] | None) -> str | list[str] | None:
         return check_stop(stop)
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _check_logit_bias(cls, bias: dict[str, float] | None) -> dict[str, float] | None:
+        return check_logit_bias(bias)
 
     @property
     def token_limit(self) -> int | None:

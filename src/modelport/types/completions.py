@@ -7,7 +7,17 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from modelport.types._base import KeepsNulls, RequestModel, WireModel
-from modelport.types.chat import StopAndUsage, StreamOptions, Usage, check_stop, new_id, now
+from modelport.types.chat import (
+    SEED_MAX,
+    SEED_MIN,
+    StopAndUsage,
+    StreamOptions,
+    Usage,
+    check_logit_bias,
+    check_stop,
+    new_id,
+    now,
+)
 
 
 class CompletionParams(StopAndUsage, RequestModel):
@@ -15,11 +25,12 @@ class CompletionParams(StopAndUsage, RequestModel):
 
     echo: bool = False
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logit_bias: dict[str, float] | None = None
     logprobs: int | None = Field(default=None, ge=0, le=5)
     max_tokens: int | None = Field(default=16, ge=1)
     n: int = Field(default=1, ge=1, le=128)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
     stop: str | list[str] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -35,6 +46,11 @@ class CompletionParams(StopAndUsage, RequestModel):
     @classmethod
     def _check_stop(cls, stop: str | list[str] | None) -> str | list[str] | None:
         return check_stop(stop)
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _check_logit_bias(cls, bias: dict[str, float] | None) -> dict[str, float] | None:
+        return check_logit_bias(bias)
 
 
 class CompletionRequest(CompletionParams):

@@ -140,13 +140,31 @@ def test_max_tokens_and_max_completion_tokens_set_the_limit(tiny_chat: Any) -> N
         assert choice["finish_reason"] == ("length" if usage["completion_tokens"] == 3 else "stop")
 
 
-def test_the_limit_is_cut_to_the_context(tiny_chat: Any, tiny_llama: tuple[Any, Any]) -> None:
+def test_the_default_limit_is_cut_to_the_context(
+    tiny_chat: Any, tiny_llama: tuple[Any, Any]
+) -> None:
     messages = [{"role": "user", "content": "word " * 60}]
     prompt_tokens = len(_prompt_ids(tiny_llama[1], messages))
-    assert prompt_tokens < TINY_CONTEXT
-    response = tiny_chat.predict({"messages": messages, "temperature": 0, "max_tokens": 1000})
+    assert tiny_chat.unwrap_python_model().lm.default_max_new_tokens > TINY_CONTEXT
+    response = tiny_chat.predict({"messages": messages, "temperature": 0})
     assert response["usage"]["prompt_tokens"] == prompt_tokens
     assert response["usage"]["completion_tokens"] <= TINY_CONTEXT - prompt_tokens
+
+
+@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
+def test_a_limit_beyond_the_context_is_a_400_naming_it(
+    tiny_chat: Any, tiny_llama: tuple[Any, Any], field: str
+) -> None:
+    messages = [{"role": "user", "content": "word " * 60}]
+    room = TINY_CONTEXT - len(_prompt_ids(tiny_llama[1], messages))
+    with pytest.raises(ContextLengthExceededError, match=f"set {field} to at most {room}") as info:
+        tiny_chat.predict({"messages": messages, field: 10**12})
+    assert (info.value.status_code, info.value.param) == (400, field)
+    with pytest.raises(ContextLengthExceededError):
+        tiny_chat.predict({"messages": messages, field: room + 1})
+    # exactly what fits is accepted
+    reply = tiny_chat.predict({"messages": messages, field: room, "temperature": 0})
+    assert reply["usage"]["completion_tokens"] <= room
 
 
 def test_a_prompt_that_fills_the_context_is_a_clear_400(tiny_chat: Any) -> None:
@@ -181,7 +199,7 @@ def test_default_limit_comes_from_the_package_model_config(
 
 def test_closing_a_stream_cancels_the_generation(tiny_chat: Any) -> None:
     engine = tiny_chat.unwrap_python_model().lm.engine
-    stream = tiny_chat.predict_stream({"messages": HELLO, "temperature": 0, "max_tokens": 100})
+    stream = tiny_chat.predict_stream({"messages": HELLO, "temperature": 0, "max_tokens": 90})
     next(stream)
     next(stream)
     stream.close()

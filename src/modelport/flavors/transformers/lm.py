@@ -98,7 +98,12 @@ class CausalLM:
 
     # --- params -----------------------------------------------------------------------------
 
-    def token_limit(self, prompt_tokens: int, requested: int | None) -> int:
+    def token_limit(
+        self, prompt_tokens: int, requested: int | None, param: str = "max_tokens"
+    ) -> int:
+        """The new-token limit: ``requested`` (named ``param``), else the model's default, cut
+        to what the context leaves. A request that asks for more than the context can hold is
+        refused (the prompt counts), as vLLM does; the default is cut silently."""
         limit = requested or self.default_max_new_tokens
         if self.context_length is None:
             return limit
@@ -109,6 +114,14 @@ class CausalLM:
                 f"prompt has {prompt_tokens} tokens, leaving no room for a completion; shorten "
                 "the messages",
                 param="messages",
+            )
+        if requested is not None and requested > room:
+            raise ContextLengthExceededError(
+                f"This model's maximum context length is {self.context_length} tokens, but "
+                f"{prompt_tokens + requested} were requested ({prompt_tokens} in the prompt, "
+                f"{requested} in the completion); set {param} to at most {room}, or shorten "
+                "the prompt",
+                param=param,
             )
         return min(limit, room)
 
@@ -121,8 +134,9 @@ class CausalLM:
                 "logprobs are not supported by the transformers flavor yet; leave 'logprobs' unset",
                 param="logprobs",
             )
+        param = "max_completion_tokens" if getattr(params, "max_completion_tokens", None) else None
         return SamplingParams(
-            max_new_tokens=self.token_limit(prompt_tokens, requested),
+            max_new_tokens=self.token_limit(prompt_tokens, requested, param or "max_tokens"),
             temperature=float(params.temperature),
             top_p=params.top_p,
             top_k=params.top_k,
@@ -131,6 +145,10 @@ class CausalLM:
             frequency_penalty=float(params.frequency_penalty or 0.0),
             stop=tuple(params.stop_sequences),
             n=params.n,
+            logit_bias=tuple(
+                (int(token), float(bias))
+                for token, bias in (getattr(params, "logit_bias", None) or {}).items()
+            ),
         )
 
     # --- generation -------------------------------------------------------------------------
