@@ -181,6 +181,17 @@ def test_tool_call_gets_an_id() -> None:
         ("stop", ["a", "b", "c", "d", "e"]),
         ("stop", ""),
         ("top_logprobs", 21),
+        ("seed", 2**63),
+        ("seed", 1180591620717411303424),
+        ("seed", -(2**63) - 1),
+        ("top_k", 2**31),
+        ("stop", "x" * 1025),
+        ("stop", ["ok", "x" * 5000]),
+        ("logit_bias", {"5": 101}),
+        ("logit_bias", {"5": -100.5}),
+        ("logit_bias", {"hello": 1}),
+        ("logit_bias", {"-3": 1}),
+        ("logit_bias", ["5"]),
     ],
 )
 def test_out_of_range_param_raises_naming_the_field(field: str, value: Any) -> None:
@@ -201,11 +212,16 @@ def test_params_at_the_edges_of_their_ranges_are_accepted() -> None:
             max_tokens=1,
             presence_penalty=-2,
             frequency_penalty=2,
-            stop=["a", "b", "c", "d"],
+            stop=["a", "b", "c", "x" * 1024],
+            seed=2**63 - 1,
+            top_k=2**31 - 1,
+            logit_bias={"0": -100, "49151": 100},
         )
     )
 
-    assert parsed.temperature == 2.0 and parsed.stop_sequences == ["a", "b", "c", "d"]
+    assert parsed.temperature == 2.0 and parsed.stop_sequences == ["a", "b", "c", "x" * 1024]
+    assert ChatCompletionRequest.parse(request(seed=-(2**63))).seed == -(2**63)
+    assert parsed.logit_bias == {"0": -100.0, "49151": 100.0}
 
 
 def test_missing_role_names_the_message_field() -> None:

@@ -19,6 +19,8 @@ from modelport.errors import InvalidRequestError
 
 # A seed outside 64 bits overflows torch.Generator.manual_seed.
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+# Matching a stop string costs up to its length squared per step, on the shared engine thread.
+MAX_STOP_LENGTH = 1024
 
 
 def validate(params: SamplingParams, *, max_batch_size: int) -> None:
@@ -64,6 +66,8 @@ def validate(params: SamplingParams, *, max_batch_size: int) -> None:
         )
     if not isinstance(params.stop, tuple) or not all(isinstance(s, str) and s for s in params.stop):
         raise bad("stop", f"stop must be a tuple of non-empty strings, got {params.stop!r}")
+    if any(len(s) > MAX_STOP_LENGTH for s in params.stop):
+        raise bad("stop", f"stop strings may have at most {MAX_STOP_LENGTH} characters")
 
 
 def _is_number(value: object) -> bool:

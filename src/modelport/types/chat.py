@@ -42,13 +42,24 @@ def check_logit_bias(bias: dict[str, float] | None) -> dict[str, float] | None:
     return bias
 
 
+# Longer stop strings make matching cost grow on the engine thread that every request shares.
+MAX_STOP_LENGTH = 1024
+# top_k beyond the vocabulary means no limit; beyond int32 it is a mistake.
+TOP_K_MAX = 2**31 - 1
+
+
 def check_stop(stop: str | list[str] | None) -> str | list[str] | None:
-    """OpenAI's rule: up to 4 stop sequences, none of them empty."""
+    """OpenAI's rule: up to 4 stop sequences, none of them empty; each at most 1024 characters."""
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     if len(stops) > 4:
         raise ValueError(f"at most 4 stop sequences are accepted, got {len(stops)}")
     if any(s == "" for s in stops):
         raise ValueError("stop sequences must not be empty strings")
+    longest = max((len(s) for s in stops), default=0)
+    if longest > MAX_STOP_LENGTH:
+        raise ValueError(
+            f"a stop sequence may have at most {MAX_STOP_LENGTH} characters, got one of {longest}"
+        )
     return stop
 
 
@@ -183,7 +194,7 @@ class ChatParams(StopAndUsage, RequestModel):
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     user: str | None = None
     # modelport extension
-    top_k: int | None = Field(default=None, ge=1)
+    top_k: int | None = Field(default=None, ge=1, le=TOP_K_MAX)
     # None when the client sent none, as in MLflow (tutorials test `is not None`)
     custom_inputs: dict[str, Any] | None = None
 

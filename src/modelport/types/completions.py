@@ -10,6 +10,7 @@ from modelport.types._base import KeepsNulls, RequestModel, WireModel
 from modelport.types.chat import (
     SEED_MAX,
     SEED_MIN,
+    TOP_K_MAX,
     StopAndUsage,
     StreamOptions,
     Usage,
@@ -39,7 +40,7 @@ class CompletionParams(StopAndUsage, RequestModel):
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     user: str | None = None
     # modelport extension
-    top_k: int | None = Field(default=None, ge=1)
+    top_k: int | None = Field(default=None, ge=1, le=TOP_K_MAX)
     custom_inputs: dict[str, Any] | None = None
 
     @field_validator("stop")
