@@ -17,6 +17,7 @@ builds an error body by hand: it raises, and one handler converts.
     │   └── AlreadyExistsError          409                         (target exists, no overwrite)
     ├── AuthenticationError             401 authentication_error
     ├── NotFoundError                   404 not_found_error         (model, run, version, alias…)
+    ├── BodyTimeoutError                408 invalid_request_error   (body not sent in time)
     ├── PayloadTooLargeError            413 invalid_request_error
     ├── QueueFullError                  429 rate_limit_error        (carries retry_after)
     ├── ModelExecutionError             500 server_error            (the model's own code raised)
@@ -118,6 +119,14 @@ class PayloadTooLargeError(ModelportError):
     default_code = "payload_too_large"
 
 
+class BodyTimeoutError(ModelportError):
+    """The request body did not arrive in time (a client that stalls or trickles it)."""
+
+    status_code = 408
+    error_type = "invalid_request_error"
+    default_code = "body_timeout"
+
+
 class QueueFullError(ModelportError):
     """Too many requests waiting; the client should retry after ``retry_after`` seconds."""
 
@@ -157,6 +166,7 @@ class RequestTimeoutError(ModelportError):
 __all__ = [
     "AlreadyExistsError",
     "AuthenticationError",
+    "BodyTimeoutError",
     "ContextLengthExceededError",
     "InvalidRequestError",
     "ModelExecutionError",

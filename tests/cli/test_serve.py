@@ -200,3 +200,50 @@ def test_parse_size(text: str, size: int) -> None:
 )
 def test_model_specs(spec: str, name: str, uri: str) -> None:
     assert parse_model_spec(spec) == (name, uri)
+
+
+def test_at_the_shutdown_timeout_running_requests_are_cut_cleanly(start, echo_package: str) -> None:
+    server = start("-m", echo_package, "--shutdown-timeout", "2")
+    url = server.wait_ready()
+    slow = {"messages": MSG, "custom_inputs": {"delay": 0.2, "repeat": 100}}  # two minutes
+    results: dict[str, object] = {}
+
+    def stream() -> None:
+        events = []
+        with httpx.stream(
+            "POST", f"{url}/v1/chat/completions", json={**slow, "stream": True}, timeout=60
+        ) as reply:
+            for line in reply.iter_lines():
+                if line.startswith("data: "):
+                    events.append(line[len("data: ") :])
+        results["stream"] = events
+
+    def plain() -> None:
+        results["plain"] = httpx.post(f"{url}/v1/chat/completions", json=slow, timeout=60)
+
+    workers = [threading.Thread(target=stream), threading.Thread(target=plain)]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + 10
+    while "modelport_requests_in_flight 2.0" not in httpx.get(f"{url}/metrics").text:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    signalled = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=20) == 0
+    exited = time.monotonic() - signalled
+    for worker in workers:
+        worker.join(timeout=10)
+
+    # within the timeout plus a small margin, not uvicorn's own timeout on top
+    assert 2 <= exited < 2 + 2.5, exited
+    events = results["stream"]
+    assert isinstance(events, list) and "[DONE]" not in events
+    assert '"code": "shutting_down"' in events[-1] and '"service_unavailable"' in events[-1]
+    plain_reply = results["plain"]
+    assert isinstance(plain_reply, httpx.Response) and plain_reply.status_code == 503
+    assert plain_reply.json()["error"]["code"] == "shutting_down"
+    log = server.stderr_text()
+    assert "Traceback" not in log and "CancelledError" not in log
+    assert '"POST /v1/chat/completions" 503' in log
+    assert re.search(r'"POST /v1/chat/completions" 200 .* stream_error=shutting_down', log), log

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import time
+
 import httpx
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -61,3 +65,48 @@ def test_draining_server_answers_503_but_stays_observable(serve, packages: dict[
     assert httpx.get(f"{server.url}/health").status_code == 503
     assert httpx.get(f"{server.url}/ping").status_code == 200
     assert httpx.get(f"{server.url}/metrics").status_code == 200
+
+
+def _raw_request(url: str, body_length: int) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {body_length}\r\n\r\n".encode()
+    )
+    return sock
+
+
+def test_a_trickled_body_gets_408_and_its_connection_closed(
+    serve, packages: dict[str, str]
+) -> None:
+    server = serve({"echo": packages["echo"]}, body_timeout=1.0)
+    sock = _raw_request(server.url, 1000)
+    started = time.monotonic()
+    answer = b""
+    with sock:
+        for _ in range(40):  # one byte every 0.1 s: the body would take 100 s
+            try:
+                sock.sendall(b" ")
+            except OSError:  # the server closed the connection
+                break
+            time.sleep(0.1)
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            raise AssertionError(f"the connection stayed open; got {answer!r}") from None
+    took = time.monotonic() - started
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), answer
+    error = json.loads(body)["error"]
+    assert error["code"] == "body_timeout" and "--body-timeout" in error["message"]
+    assert took < 4
+
+
+def test_the_body_timeout_bounds_the_body_only(serve, packages: dict[str, str]) -> None:
+    server = serve({"echo": packages["echo"]}, body_timeout=0.5)
+    body = {"messages": [{"role": "user", "content": "a b c"}], "custom_inputs": {"delay": 0.4}}
+    reply = httpx.post(f"{server.url}/v1/chat/completions", json=body, timeout=30)
+    assert reply.status_code == 200  # 1.2 s of work after a body sent at once
+    assert reply.json()["choices"][0]["message"]["content"] == "a b c"

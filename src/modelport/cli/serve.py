@@ -82,6 +82,12 @@ def register(subparsers: Any) -> None:
         "--max-body-size", type=parse_size, default="10MB", help="largest request body (10MB)"
     )
     parser.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        default=60.0,
+        help="seconds a client has to send the whole request body; then 408 (60)",
+    )
+    parser.add_argument(
         "--shutdown-timeout",
         type=_positive_float,
         default=30.0,
@@ -181,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
             max_queue=args.max_queue,
             timeout=args.timeout,
             max_body_size=args.max_body_size,
+            body_timeout=args.body_timeout,
             load_options=_load_options(args),
             on_progress=lambda message: _say(f"  {message}"),
         )

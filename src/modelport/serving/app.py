@@ -96,6 +96,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         state=state,
         api_key=config.api_key,
         max_body_size=config.max_body_size,
+        body_timeout=config.body_timeout,
     )
     if config.cors_origins:
         app.add_middleware(

@@ -30,6 +30,7 @@ class ServerConfig(Settings):
     max_queue: int = Field(128, ge=0)
     timeout: float | None = Field(600.0, gt=0)
     max_body_size: int = Field(10 * MiB, ge=1)
+    body_timeout: float = Field(60.0, gt=0)
     retry_after: int = Field(1, ge=0)
     load_options: Mapping[str, Any] = Field(default_factory=dict)
     on_progress: Callable[[str], None] | None = Field(default=None, repr=False)

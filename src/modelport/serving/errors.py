@@ -19,9 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from modelport.errors import (
+    BodyTimeoutError,
     InvalidRequestError,
     ModelportError,
     NotFoundError,
+    PayloadTooLargeError,
     QueueFullError,
 )
 from modelport.settings import field_path
@@ -32,8 +34,13 @@ SAFE_MESSAGE = "The server had an error while processing the request"
 
 
 def error_response(exc: ModelportError, status: int | None = None) -> JSONResponse:
-    """The envelope as a response (with ``Retry-After`` for 429)."""
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueueFullError) else None
+    """The envelope as a response (with ``Retry-After`` for 429, and ``Connection: close`` when
+    the rest of the body will not be read: 408, 413)."""
+    headers = {}
+    if isinstance(exc, QueueFullError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, (BodyTimeoutError, PayloadTooLargeError)):
+        headers["Connection"] = "close"
     return JSONResponse(exc.to_dict(), status_code=status or exc.status_code, headers=headers)
 
 

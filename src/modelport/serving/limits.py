@@ -12,7 +12,12 @@ from collections import deque
 
 import anyio
 
-from modelport.errors import InvalidRequestError, QueueFullError, RequestTimeoutError
+from modelport.errors import (
+    InvalidRequestError,
+    QueueFullError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+)
 
 
 class Slot:
@@ -99,4 +104,44 @@ class Deadline:
     def error(self) -> RequestTimeoutError:
         return RequestTimeoutError(
             f"The request did not finish within {self.seconds:g}s (--timeout) and was cancelled"
+        )
+
+
+class Shutdown:
+    """The end of a drain: when it passes, every request still waiting on its model is cut.
+
+    Work is done inside :meth:`watch` scopes; :meth:`cut` (on the event loop, when the shutdown
+    deadline passes) cancels them all, and the code around each scope turns the cancellation
+    into :meth:`error`: a 503 for a request not answered yet, an error event for a stream.
+    """
+
+    def __init__(self) -> None:
+        self.cut_called = False
+        self._scopes: set[anyio.CancelScope] = set()
+
+    def watch(self) -> anyio.CancelScope:
+        """A cancel scope that :meth:`cut` cancels; leave it with :meth:`forget`."""
+        scope = anyio.CancelScope()
+        if self.cut_called:
+            scope.cancel()
+        self._scopes.add(scope)
+        return scope
+
+    def forget(self, scope: anyio.CancelScope) -> None:
+        self._scopes.discard(scope)
+
+    def cut(self) -> int:
+        """Cancel every watched scope; returns how many there were."""
+        self.cut_called = True
+        scopes, self._scopes = self._scopes, set()
+        for scope in scopes:
+            scope.cancel()
+        return len(scopes)
+
+    @staticmethod
+    def error() -> ServiceUnavailableError:
+        return ServiceUnavailableError(
+            "The server is shutting down and this request did not finish in time (the "
+            "--shutdown-timeout passed); retry it",
+            code="shutting_down",
         )

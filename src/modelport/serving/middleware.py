@@ -10,10 +10,12 @@ import time
 import uuid
 from dataclasses import dataclass
 
+import anyio
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.errors import (
+    BodyTimeoutError,
     ModelportError,
     PayloadTooLargeError,
     ServiceUnavailableError,
@@ -104,14 +106,16 @@ class RequestContextMiddleware:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
             self.metrics.observe_request(label, scope["method"], status, seconds)
+            stream_error = scope["state"].get("stream_error")
             access_log.info(
-                '%s "%s %s" %d %.3fs id=%s',
+                '%s "%s %s" %d %.3fs id=%s%s',
                 _client(scope),
                 scope["method"],
                 scope["path"],
                 status,
                 seconds,
                 request_id,
+                f" stream_error={stream_error}" if stream_error else "",
             )
 
 
@@ -121,8 +125,10 @@ def _client(scope: Scope) -> str:
 
 
 class GuardMiddleware:
-    """503 while draining, 401 without the API key, 413 over the body limit; counts the
-    requests under way (the graceful shutdown waits for them)."""
+    """503 while draining, 401 without the API key, 413 over the body limit, 408 for a body
+    that does not arrive within ``body_timeout`` seconds (a stalled or trickling client would
+    hold its connection forever); counts the requests under way (the graceful shutdown waits
+    for them)."""
 
     def __init__(
         self,
@@ -131,11 +137,13 @@ class GuardMiddleware:
         *,
         api_key: str | None,
         max_body_size: int,
+        body_timeout: float = 60.0,
     ) -> None:
         self.app = app
         self.state = state
         self.api_key = api_key
         self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -159,14 +167,25 @@ class GuardMiddleware:
             return
 
         received = 0
+        body_done = False
+        body_deadline = anyio.current_time() + self.body_timeout
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # afterwards the route only listens for the client leaving
+                return await receive()
+            with anyio.move_on_at(body_deadline) as timer:
+                message = await receive()
+            if timer.cancelled_caught:
+                raise BodyTimeoutError(
+                    f"The request body did not arrive within {self.body_timeout:g}s "
+                    f"(--body-timeout); got {received} bytes"
+                )
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_size:
                     raise self._too_large(received)
+                body_done = not message.get("more_body", False)
             return message
 
         tracked = path not in _UNTRACKED

@@ -1,8 +1,10 @@
 """Running the app under uvicorn, with a graceful shutdown.
 
 On SIGTERM or SIGINT the server drains: new requests get 503, requests under way run to their
-end (at most ``drain_timeout`` seconds), then uvicorn closes the connections and the process
-exits 0. A second signal stops at once.
+end for at most ``drain_timeout`` seconds. Then the ones still running are cut: a request not
+answered yet gets a 503 (``code: shutting_down``), an open stream an SSE error event of that
+type, and each generation is cancelled. Once they have answered (at most ``CUT_GRACE`` seconds
+later) uvicorn closes the connections and the process exits 0. A second signal stops at once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from modelport.serving.routes.common import AppContext
 
 log = logging.getLogger("modelport.serving")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# After the cut, how long the cut requests have to send their last bytes (a stream's step in
+# progress completes first: one engine step).
+CUT_GRACE = 2.0
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -83,12 +88,16 @@ class GracefulServer(uvicorn.Server):
                 self.on_ready()
         if self._drain_started is not None and not self.should_exit:
             waited = time.monotonic() - self._drain_started
-            if self._context.state.active == 0 or waited >= self.drain_timeout:
-                if self._context.state.active:
-                    log.warning(
-                        "drain timeout: cancelling %d request(s)", self._context.state.active
-                    )
+            active = self._context.state.active
+            shutdown = self._context.runtime.shutdown
+            if active == 0 or waited >= self.drain_timeout + CUT_GRACE:
                 self.should_exit = True
+            elif waited >= self.drain_timeout and not shutdown.cut_called:
+                log.warning(
+                    "shutdown timeout: %d request(s) still running get a 503 / an error event",
+                    active,
+                )
+                shutdown.cut()
         return await super().on_tick(counter)
 
     @contextlib.contextmanager
@@ -111,7 +120,9 @@ def make_server(
         app,
         log_level=log_level,
         access_log=False,  # modelport.access logs each request with its id
-        timeout_graceful_shutdown=5,
+        # Our drain has ended every request before uvicorn stops; this only bounds the close
+        # of connections that are still open (keep-alive, slow readers).
+        timeout_graceful_shutdown=3,
         log_config=None,
         lifespan="on",
     )

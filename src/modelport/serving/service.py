@@ -26,7 +26,7 @@ import anyio.to_thread
 
 from modelport.cancellation import CancelToken, bind_token
 from modelport.package.load import LoadedModel, iterate_off_loop
-from modelport.serving.limits import Deadline, Limiter, Slot
+from modelport.serving.limits import Deadline, Limiter, Shutdown, Slot
 from modelport.serving.metrics import Metrics
 from modelport.serving.served import ServedModel
 from modelport.types import StreamOptions
@@ -44,6 +44,17 @@ class Runtime:
     timeout: float | None = None
     threads: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(64))
     metrics: Metrics | None = None
+    shutdown: Shutdown = field(default_factory=Shutdown)
+
+    async def until_shutdown(self, work: Callable[[], Awaitable[T]]) -> T:
+        """``work()``, or :meth:`Shutdown.error` if the shutdown deadline passes first."""
+        scope = self.shutdown.watch()
+        try:
+            with scope:
+                return await work()
+        finally:
+            self.shutdown.forget(scope)
+        raise self.shutdown.error()  # only reached when the cut cancelled the scope
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """A whole sync call in the pool. If the request is cancelled the call is abandoned (not
@@ -84,10 +95,15 @@ async def _within_limits(runtime: Runtime, work: Callable[[], Awaitable[T]]) -> 
     """``work()`` holding a concurrency slot, all within the request's time limit."""
     deadline = Deadline(runtime.timeout)
     slot: Slot | None = None
+
+    async def limited() -> T:
+        nonlocal slot
+        slot = await runtime.limiter.acquire()
+        return await work()
+
     try:
         with anyio.fail_after(None if runtime.timeout is None else deadline.remaining()):
-            slot = await runtime.limiter.acquire()
-            return await work()
+            return await runtime.until_shutdown(limited)
     except TimeoutError:
         raise deadline.error() from None
     finally:
@@ -137,7 +153,13 @@ class ChunkStream:
         self._stream_id: tuple[str, int] | None = None
 
     async def _next(self) -> Any:
-        """The next item within the deadline; StopAsyncIteration at the end."""
+        """The next item within the deadline (and before the server's shutdown cut);
+        StopAsyncIteration at the end."""
+        if self._runtime is not None:
+            return await self._runtime.until_shutdown(self._next_in_time)
+        return await self._next_in_time()
+
+    async def _next_in_time(self) -> Any:
         if self._deadline.seconds is None:
             return await self._source.__anext__()
         with anyio.move_on_after(self._deadline.remaining()) as scope:

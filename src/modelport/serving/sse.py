@@ -29,19 +29,28 @@ def encode_event(item: Any) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def sse_events(stream: ChunkStream, request_id: str = "-") -> AsyncIterator[str]:
-    """The SSE text of a started stream, ``[DONE]`` included, errors as an error event."""
+async def sse_events(
+    stream: ChunkStream, request_id: str = "-", ended: dict[str, str] | None = None
+) -> AsyncIterator[str]:
+    """The SSE text of a started stream, ``[DONE]`` included, errors as an error event.
+
+    ``ended`` gets ``{"error": code}`` when the stream ends with an error event (for the access
+    log, whose status is the 200 sent before).
+    """
+    ended = ended if ended is not None else {}
     try:
         async for item in stream:
             yield encode_event(item)
     except ModelportError as exc:
         if exc.__cause__ is not None:
             log.error("[%s] the model failed mid-stream", request_id, exc_info=exc.__cause__)
+        ended["error"] = exc.code or exc.error_type
         yield encode_event(exc.to_dict())
         return
     except Exception:
         log.exception("[%s] unexpected error mid-stream", request_id)
         safe = ModelExecutionError("The server failed while streaming the response")
+        ended["error"] = safe.code or safe.error_type
         yield encode_event(safe.to_dict())
         return
     finally:
@@ -53,8 +62,9 @@ class EventStreamResponse(StreamingResponse):
     """A streaming response that always closes its source: client gone, cancelled or done."""
 
     def __init__(self, stream: ChunkStream, request_id: str = "-") -> None:
+        self._ended: dict[str, str] = {}
         super().__init__(
-            sse_events(stream, request_id),
+            sse_events(stream, request_id, self._ended),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -64,6 +74,8 @@ class EventStreamResponse(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
+            if "error" in self._ended:  # the access log says how the stream ended
+                scope.setdefault("state", {})["stream_error"] = self._ended["error"]
             with anyio.CancelScope(shield=True):
                 aclose = getattr(self.body_iterator, "aclose", None)
                 if aclose is not None:
