@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from modelport.package.manifest import MANIFEST_FILE
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock, so no folder is ever judged stale
@@ -51,7 +53,6 @@ LOCK_FILE = "save.lock"
 PACKAGE_DIR = "package"
 OLD_DIR = "old"
 UNLOCKED_STALE_AFTER_S = 3600.0
-MANIFEST_FILE = "modelport.yaml"  # as in manifest.py; not imported, to keep this module leaf
 
 _TEMP_NAME = re.compile(r"\.(?P<target>.+)\.tmp-[0-9a-f]{8}")
 _OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0)
