@@ -96,6 +96,17 @@ def test_clean_of_a_package_looks_beside_it(
     assert killed_saves[1].is_dir()  # not beside models/chat
 
 
+def test_clean_of_one_temporary_folder_removes_just_that_one(
+    tmp_path: Path, killed_saves: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat, bot = killed_saves
+
+    assert main(["clean", f"models/team/{bot.name}"]) == 0
+
+    assert f"models/team/{bot.name}  (save of models/team/bot)" in capsys.readouterr().out
+    assert not bot.exists() and chat.is_dir()
+
+
 def test_clean_leaves_a_running_save_alone(
     tmp_path: Path, save_in_another_process: StartSave, capsys: pytest.CaptureFixture[str]
 ) -> None:

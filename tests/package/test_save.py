@@ -17,7 +17,7 @@ import yaml
 
 import modelport
 from modelport import ChatModel, ColSpec, Context, PythonModel, Schema, Signature
-from modelport.errors import AlreadyExistsError, PackageError
+from modelport.errors import AlreadyExistsError, NotFoundError, PackageError
 from modelport.flavors.python import UnsafePickleWarning
 from modelport.package.manifest import directory_size
 from modelport.package.save import read_input_example
@@ -246,6 +246,34 @@ def test_a_save_killed_after_moving_the_old_package_aside_gets_it_back(
     hold = HOLD_AT_THE_FINAL_RENAME.format(target=str(models / "pkg"))
     save_in_another_process(hold + saving(models / "pkg")).kill()
     assert not (models / "pkg").exists()  # killed between moving the old one out and the new in
+
+    assert modelport.load_model(models / "pkg").metadata.model_uuid == first.model_uuid
+    assert leftovers(models) == ["pkg"]
+
+
+def test_an_old_package_that_cannot_be_put_back_is_kept(
+    tmp_path: Path,
+    echo_code: Path,
+    save_in_another_process: StartSave,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    models = tmp_path / "models"
+    first = modelport.save_model(models / "pkg", python_model=echo_code)
+    hold = HOLD_AT_THE_FINAL_RENAME.format(target=str(models / "pkg"))
+    save_in_another_process(hold + saving(models / "pkg")).kill()
+    real_rename = Path.rename
+
+    def rename(self: Path, destination: Any) -> Path:
+        if Path(destination) == models / "pkg":
+            raise PermissionError("read-only")
+        return real_rename(self, destination)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(NotFoundError):
+        modelport.load_model(models / "pkg")
+    [kept] = temp_folders(models)
+    assert (kept / "old" / "modelport.yaml").is_file()
+    monkeypatch.undo()
 
     assert modelport.load_model(models / "pkg").metadata.model_uuid == first.model_uuid
     assert leftovers(models) == ["pkg"]

@@ -1,7 +1,7 @@
 """``modelport clean PATH [--dry-run]``: remove the temporary folders that killed saves left.
 
-PATH is a folder, searched all the way down (not through symbolic links, not into packages), or
-a package, whose own saves' folders beside it are looked at. A folder of a save still running is
+PATH is a folder, searched all the way down (not through symbolic links, not into packages), a
+package, whose own saves' folders beside it are looked at, or one such temporary folder. A folder of a save still running is
 left alone and said so; see :mod:`modelport.package.staging` for how the two are told apart.
 """
 
@@ -33,7 +33,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "path",
         metavar="PATH",
-        help="a folder (searched recursively) or a package (its folders beside it)",
+        help="a folder (searched recursively), a package (its folders beside it), or one "
+        "temporary folder",
     )
     parser.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
     parser.add_argument("--json", action="store_true", help="print what was found as JSON")
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from modelport.package.staging import (
         inspect_folder,
         remove_if_stale,
+        target_of,
         temp_folders_below,
         temp_folders_beside,
     )
@@ -74,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
             f"'{args.path}' is a file; give the folder that holds the packages"
         )
     is_package = (root / MANIFEST_FILE).is_file()
-    paths = temp_folders_beside(root) if is_package else temp_folders_below(root)
+    if target_of(root) is not None:  # one temporary folder, as a listing names it
+        paths = [root]
+    elif is_package:
+        paths = temp_folders_beside(root)
+    else:
+        paths = temp_folders_below(root)
     folders = [inspect_folder(path) for path in paths]
     stale = [f for f in folders if f.state == "stale"]
     removed: list[TempFolder] = []

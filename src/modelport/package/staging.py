@@ -112,7 +112,7 @@ class TempFolder:
     @property
     def owner_text(self) -> str:
         if not self.owner:
-            return "a save that wrote no owner"
+            return "a save running in a process its lock file does not name"
         pid, _, host = self.owner.partition(" ")
         return f"a save running in process {pid}" + (f" on {host}" if host else "")
 
@@ -196,7 +196,8 @@ def remove_if_stale(path: Path) -> bool:
     try:
         if not _try_lock(fd) or not _is_file_at(fd, lock):
             return False
-        _put_back_old_package(path / OLD_DIR, target)
+        if not _put_back_old_package(path / OLD_DIR, target):
+            raise OSError(f"cannot put back {target} from {path / OLD_DIR}; both are kept")
         _remove_locked_folder(path)
         return True
     finally:
@@ -318,15 +319,19 @@ def _size_and_newest_change(path: Path) -> tuple[int, float]:
     return size, newest
 
 
-def _put_back_old_package(old: Path, target: Path) -> None:
+def _put_back_old_package(old: Path, target: Path) -> bool:
+    """Move a killed overwrite's old package back to a missing target; False if that failed."""
     if not old.is_dir() or target.exists():
-        return
+        return True
     try:
         old.rename(target)
     except OSError as exc:
+        if target.exists():  # another save got there first: the old package can go
+            return True
         log.warning("could not put back %s, moved aside by a killed save: %s", target, exc)
-        return
+        return False
     log.warning("put back %s: a save that was replacing it had been killed", target)
+    return True
 
 
 def _remove_locked_folder(path: Path) -> None:
