@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,3 +90,100 @@ def save_and_load(tmp_path: Path) -> Callable[..., LoadedModel]:
             return load_model(path)
 
     return run
+
+
+WAITS_WHILE_SAVING = """
+import os
+import time
+from pathlib import Path
+
+from modelport import ChatModel, set_model
+from modelport.types import ChatCompletionResponse
+
+
+class WaitsWhileSaving(ChatModel):
+    def load_context(self, context):
+        ready = os.environ.get("MODELPORT_TEST_SAVE_READY")
+        if ready:  # set only in the saving child process: say so, then wait to be let go
+            Path(ready).write_text("saving")
+            while not Path(os.environ["MODELPORT_TEST_SAVE_GO"]).exists():
+                time.sleep(0.02)
+
+    def predict(self, context, messages, params):
+        return ChatCompletionResponse(
+            choices=[{"index": 0, "message": {"role": "assistant", "content": "hi"}}]
+        )
+
+
+set_model(WaitsWhileSaving())
+"""
+
+
+class SaveInAnotherProcess:
+    """Python code that saves a package, run in a child process and held in the middle of it.
+
+    The code sees ``MODEL``, the path of a models-from-code chat model whose save-time
+    ``load_context`` writes a ready file and waits; ``start`` returns once the child is there.
+    """
+
+    def __init__(self, code: str, model_file: Path, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.ready = workdir / "ready"
+        self.go = workdir / "go"
+        self._stderr: str | None = None
+        env = {
+            **os.environ,
+            "MODELPORT_TEST_SAVE_READY": str(self.ready),
+            "MODELPORT_TEST_SAVE_GO": str(self.go),
+        }
+        prelude = f"import modelport\nMODEL = {str(model_file)!r}\n"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", prelude + code],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not self.ready.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(f"the child ended before its save began: {self.stderr()}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError("the child's save did not begin within 60 s")
+            time.sleep(0.02)
+
+    def stderr(self) -> str:
+        """Wait for the child to end; what it wrote to stderr."""
+        if self._stderr is None:
+            _, self._stderr = self.process.communicate(timeout=60)
+        return self._stderr
+
+    def kill(self) -> None:
+        """SIGKILL: no ``finally``, no ``atexit``; only the kernel cleans up after the child."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.stderr()
+
+    def finish(self) -> None:
+        """Let the save go on; it must succeed."""
+        self.go.write_text("go")
+        err = self.stderr()
+        assert self.process.returncode == 0, err
+
+
+@pytest.fixture
+def save_in_another_process(tmp_path: Path) -> Iterator[Callable[[str], SaveInAnotherProcess]]:
+    """Start ``code`` (a save of ``MODEL``) in a child process, held in the middle of the save."""
+    model_file = tmp_path / "waits_while_saving.py"
+    model_file.write_text(WAITS_WHILE_SAVING)
+    started: list[SaveInAnotherProcess] = []
+
+    def start(code: str) -> SaveInAnotherProcess:
+        child = SaveInAnotherProcess(code, model_file, tmp_path / f"child-{len(started)}")
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        child.kill()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +17,9 @@ import yaml
 
 import modelport
 from modelport import ChatModel, ColSpec, Context, PythonModel, Schema, Signature
-from modelport.errors import AlreadyExistsError, PackageError
+from modelport.errors import AlreadyExistsError, NotFoundError, PackageError
 from modelport.flavors.python import UnsafePickleWarning
+from modelport.package.manifest import directory_size
 from modelport.package.save import read_input_example
 from modelport.types import ChatCompletionResponse
 
@@ -152,6 +157,221 @@ def test_a_failed_overwrite_keeps_the_old_package(tmp_path: Path, echo_code: Pat
 def test_a_file_in_the_way_is_refused(tmp_path: Path, echo_code: Path) -> None:
     with pytest.raises(AlreadyExistsError, match="is not a directory"):
         modelport.save_model(echo_code, python_model=echo_code, overwrite=True)
+
+
+# --- saves killed midway ---------------------------------------------------------------------
+
+StartSave = Callable[[str], Any]
+
+
+def temp_folders(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.name.startswith(".") and ".tmp-" in p.name)
+
+
+def saving(target: Path, artifact: Path | None = None) -> str:
+    """The child's code: an overwriting save of MODEL at ``target``, with an artifact."""
+    artifacts = {"weights": str(artifact)} if artifact is not None else None
+    return (
+        f"modelport.save_model({str(target)!r}, python_model=MODEL, artifacts={artifacts!r}, "
+        "metadata={'by': 'the child'}, overwrite=True)"
+    )
+
+
+def aged(path: Path, seconds: float) -> Path:
+    """Make ``path`` and everything in it look untouched for ``seconds``."""
+    when = time.time() - seconds
+    for item in [*path.rglob("*"), path]:
+        os.utime(item, (when, when), follow_symlinks=False)
+    return path
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Path:
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"\x00" * (4 << 20))
+    return path
+
+
+def test_the_next_save_removes_the_temporary_folder_of_a_killed_save(
+    tmp_path: Path, echo_code: Path, weights: Path, save_in_another_process: StartSave
+) -> None:
+    models = tmp_path / "models"
+    child = save_in_another_process(saving(models / "pkg", weights))
+    [left] = temp_folders(models)
+    child.kill()
+    assert directory_size(left) >= 4 << 20  # SIGKILL: no finally ran, the folder stays
+
+    modelport.save_model(models / "pkg", python_model=echo_code)
+
+    assert leftovers(models) == ["pkg"]
+
+
+def test_loading_removes_what_a_killed_overwrite_left(
+    tmp_path: Path, echo_code: Path, weights: Path, save_in_another_process: StartSave
+) -> None:
+    models = tmp_path / "models"
+    first = modelport.save_model(models / "pkg", python_model=echo_code)
+    save_in_another_process(saving(models / "pkg", weights)).kill()
+    assert len(temp_folders(models)) == 1
+
+    assert modelport.load_model(models / "pkg").metadata.model_uuid == first.model_uuid
+    assert leftovers(models) == ["pkg"]
+
+
+HOLD_AT_THE_FINAL_RENAME = """
+import os
+import time
+from pathlib import Path
+
+ready = Path(os.environ.pop("MODELPORT_TEST_SAVE_READY"))  # the rename waits, not the model
+real_rename = Path.rename
+
+
+def rename(self, destination):
+    if Path(destination) == Path({target!r}):
+        ready.write_text("renaming")
+        time.sleep(600)
+    return real_rename(self, destination)
+
+
+Path.rename = rename
+"""
+
+
+def test_a_save_killed_after_moving_the_old_package_aside_gets_it_back(
+    tmp_path: Path, echo_code: Path, save_in_another_process: StartSave
+) -> None:
+    models = tmp_path / "models"
+    first = modelport.save_model(models / "pkg", python_model=echo_code)
+    hold = HOLD_AT_THE_FINAL_RENAME.format(target=str(models / "pkg"))
+    save_in_another_process(hold + saving(models / "pkg")).kill()
+    assert not (models / "pkg").exists()  # killed between moving the old one out and the new in
+
+    assert modelport.load_model(models / "pkg").metadata.model_uuid == first.model_uuid
+    assert leftovers(models) == ["pkg"]
+
+
+def test_an_old_package_that_cannot_be_put_back_is_kept(
+    tmp_path: Path,
+    echo_code: Path,
+    save_in_another_process: StartSave,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    models = tmp_path / "models"
+    first = modelport.save_model(models / "pkg", python_model=echo_code)
+    hold = HOLD_AT_THE_FINAL_RENAME.format(target=str(models / "pkg"))
+    save_in_another_process(hold + saving(models / "pkg")).kill()
+    real_rename = Path.rename
+
+    def rename(self: Path, destination: Any) -> Path:
+        if Path(destination) == models / "pkg":
+            raise PermissionError("read-only")
+        return real_rename(self, destination)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(NotFoundError):
+        modelport.load_model(models / "pkg")
+    [kept] = temp_folders(models)
+    assert (kept / "old" / "modelport.yaml").is_file()
+    monkeypatch.undo()
+
+    assert modelport.load_model(models / "pkg").metadata.model_uuid == first.model_uuid
+    assert leftovers(models) == ["pkg"]
+
+
+def test_a_save_running_in_another_process_is_left_alone(
+    tmp_path: Path, echo_code: Path, save_in_another_process: StartSave
+) -> None:
+    models = tmp_path / "models"
+    child = save_in_another_process(saving(models / "pkg"))
+    running = temp_folders(models)
+
+    mine = modelport.save_model(models / "pkg", python_model=echo_code)
+    assert modelport.load_model(models / "pkg").metadata.model_uuid == mine.model_uuid
+    assert temp_folders(models) == running
+
+    child.finish()  # its save went on undisturbed and replaced mine
+    assert modelport.load_model(models / "pkg").metadata.metadata == {"by": "the child"}
+    assert leftovers(models) == ["pkg"]
+
+
+def test_a_temporary_folder_without_a_lock_is_removed_once_untouched_for_an_hour(
+    tmp_path: Path, echo_code: Path
+) -> None:
+    # such folders come from a modelport that did not lock, or a save killed before it locked
+    models = tmp_path / "models"
+    (models / ".pkg.tmp-0123abcd" / "artifacts").mkdir(parents=True)
+    (models / ".pkg.tmp-0123abcd" / "artifacts" / "w.bin").write_bytes(b"w")
+    aged(models / ".pkg.tmp-0123abcd", 2 * 3600)
+    (models / ".pkg.tmp-4567cdef").mkdir()
+    aged(models / ".pkg.tmp-4567cdef", 50 * 60)
+
+    modelport.save_model(models / "pkg", python_model=echo_code)
+
+    assert leftovers(models) == [".pkg.tmp-4567cdef", "pkg"]
+
+
+def test_a_save_removes_only_what_saves_of_its_own_target_left(
+    tmp_path: Path, echo_code: Path
+) -> None:
+    models = tmp_path / "models"
+    for name in (".other.tmp-0123abcd", ".pkg.tmp-notmine", ".pkg.tmp-0123abcd.bak"):
+        (models / name).mkdir(parents=True)
+        aged(models / name, 2 * 3600)
+
+    modelport.save_model(models / "pkg", python_model=echo_code)
+
+    assert leftovers(models) == [
+        ".other.tmp-0123abcd",
+        ".pkg.tmp-0123abcd.bak",
+        ".pkg.tmp-notmine",
+        "pkg",
+    ]
+
+
+def test_cleaners_and_saves_running_at_once_do_not_disturb_each_other(
+    tmp_path: Path, echo_code: Path, save_in_another_process: StartSave
+) -> None:
+    from modelport.package.staging import remove_stale_folders
+
+    models = tmp_path / "models"
+    save_in_another_process(saving(models / "pkg")).kill()
+    [left] = temp_folders(models)
+    for i in range(8):  # copies of a killed save's folder: their locks are free too
+        shutil.copytree(left, models / f".pkg.tmp-{i:08x}")
+    errors: list[BaseException] = []
+    removed: list[Path] = []
+
+    def clean() -> None:
+        for _ in range(10):
+            removed.extend(f.path for f in remove_stale_folders(models))
+
+    def save(n: int) -> None:
+        for i in range(4):
+            modelport.save_model(models / f"new-{n}-{i}", python_model=echo_code)
+
+    def guarded(work: Callable[..., None], *args: Any) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work(*args)
+            except BaseException as exc:
+                errors.append(exc)
+
+        return run
+
+    threads = [threading.Thread(target=guarded(clean)) for _ in range(4)]
+    threads += [threading.Thread(target=guarded(save, n)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(removed) == sorted([left, *(models / f".pkg.tmp-{i:08x}" for i in range(8))])
+    assert temp_folders(models) == []
+    for n in range(2):
+        for i in range(4):
+            assert modelport.load_model(models / f"new-{n}-{i}").task == "llm/v1/chat"
 
 
 # --- what the package holds -------------------------------------------------------------------
@@ -477,9 +697,11 @@ def test_a_failed_final_rename_restores_the_old_package(
     target = tmp_path / "pkg"
     first = modelport.save_model(target, python_model=echo_code)
     real_rename = Path.rename
+    failed: list[Path] = []
 
     def rename(self: Path, destination: Any) -> Path:
-        if self.name.startswith(".pkg.tmp-"):
+        if Path(destination) == target and not failed:  # the new package's move into place
+            failed.append(self)
             raise OSError("disk full")
         return real_rename(self, destination)
 

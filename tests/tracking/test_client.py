@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +87,22 @@ def test_a_client_without_a_uri_follows_set_tracking_uri(tmp_path: Path) -> None
     TrackingClient().create_experiment("here")
     assert (tmp_path / "chosen" / "modelport.db").is_file()
     assert not (tmp_path / "modelport.db").exists()
+
+
+def test_log_model_removes_what_a_killed_log_model_of_the_same_name_left(
+    tmp_path: Path, chat_model_file: Path, save_in_another_process: Callable[[str], Any]
+) -> None:
+    client = TrackingClient(tmp_path / "store")
+    run = client.create_run(client.create_experiment("exp"))
+    run_folder = Path(run.info.artifact_uri)
+    save_in_another_process(
+        "from modelport.tracking import TrackingClient\n"
+        f"TrackingClient({str(tmp_path / 'store')!r}).log_model({run.run_id!r}, 'chat', "
+        "python_model=MODEL)"
+    ).kill()
+    assert [p.name.startswith(".chat.tmp-") for p in run_folder.iterdir()] == [True]
+    assert client.list_artifacts(run.run_id) == []  # hidden, but there
+
+    client.log_model(run.run_id, "chat", python_model=chat_model_file)
+
+    assert sorted(p.name for p in run_folder.iterdir()) == ["chat"]

@@ -14,7 +14,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _size(n: int) -> str:
+def format_size(n: int) -> str:
+    """``514 B``, ``3.0 MB``: sizes as people read them."""
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         ("python", manifest.python_version),
         ("modelport", manifest.modelport_version),
         ("streamable", "yes" if manifest.streamable else "no (streams as one chunk)"),
-        ("size", _size(manifest.size_bytes)),
+        ("size", format_size(manifest.size_bytes)),
         ("requirements", manifest.requirements),
         ("input example", manifest.input_example or "-"),
     ]

@@ -20,6 +20,7 @@ from modelport.errors import ModelportError
 COMMAND_MODULES = [
     "modelport.cli.predict",
     "modelport.cli.info",
+    "modelport.cli.clean",
     "modelport.cli.experiments",
     "modelport.cli.runs",
     "modelport.cli.models",

@@ -556,8 +556,9 @@ def load_model(model_uri: str | Path, **options: Any) -> LoadedModel:
 
     ``options`` go to the package's flavor (for transformers: ``device``, ``dtype``,
     ``batching``, ``engine_config``); an option the flavor does not take is refused, naming it.
+    What killed saves of the package left beside it is removed first.
     """
-    path = resolve_model_uri(model_uri)
+    path = resolve_model_uri(model_uri, remove_stale_saves=True)
     manifest = Manifest.read(path)
     flavor = get_flavor(manifest.flavor)
     model, context = flavor.load(path, manifest, parse_load_options(flavor, options))

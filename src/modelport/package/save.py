@@ -1,14 +1,15 @@
 """Atomic package writing, shared by every flavor.
 
 A package is built in a temporary directory beside the target and renamed into place, so a
-failed save leaves nothing behind and readers never see a half-written package.
+failed save leaves nothing behind and readers never see a half-written package. What a killed
+save leaves (it runs no ``finally``) is removed by the next save or load of the same target:
+see :mod:`modelport.package.staging`.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 
 from modelport.errors import AlreadyExistsError, NotFoundError, PackageError
+from modelport.package.staging import Staging, remove_stale_saves_of
 
 INPUT_EXAMPLE_FILE = "input_example.json"
 MODEL_CONFIG_FILE = "model_config.yaml"
@@ -26,11 +28,13 @@ MODEL_CONFIG_FILE = "model_config.yaml"
 def atomic_directory(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary directory that becomes ``path`` when the block succeeds.
 
-    File-system errors (no permission, disk full…) become a :class:`PackageError`.
+    First removes what killed saves of ``path`` left. File-system errors (no permission, disk
+    full…) become a :class:`PackageError`.
     """
     if not isinstance(path, (str, Path)) or not str(path).strip():
         raise PackageError(f"path must be a non-empty string or Path, got {path!r}")
     target = Path(path).expanduser().absolute()
+    remove_stale_saves_of(target)  # may put back the package a killed overwrite moved aside
     if target.exists():
         if not target.is_dir():
             raise AlreadyExistsError(f"'{target}' exists and is not a directory")
@@ -38,37 +42,36 @@ def atomic_directory(path: str | Path, *, overwrite: bool = False) -> Iterator[P
             raise AlreadyExistsError(
                 f"'{target}' already exists; pass overwrite=True to replace it"
             )
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
+        staging = Staging.create(target)
     except OSError as exc:
         raise _write_failed(target, exc) from exc
     try:
-        yield tmp
-        _move_into_place(tmp, target)
+        yield staging.package
+        _move_into_place(staging, target)
     except OSError as exc:
         raise _write_failed(target, exc) from exc
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # gone already when the save succeeded
+        staging.remove()  # what is left of it: the old package after an overwrite, the lock
 
 
 def _write_failed(target: Path, exc: OSError) -> PackageError:
     return PackageError(f"cannot write the package '{target}': {exc.strerror or exc}")
 
 
-def _move_into_place(tmp: Path, target: Path) -> None:
+def _move_into_place(staging: Staging, target: Path) -> None:
     if not target.exists():
-        tmp.rename(target)
+        staging.package.rename(target)
         return
-    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-    target.rename(old)
+    # moved into the locked folder: if this process is killed now, the next save or load of
+    # the target puts it back
+    target.rename(staging.old)
     try:
-        tmp.rename(target)
+        staging.package.rename(target)
     except BaseException:
-        old.rename(target)  # put the old package back: a failed overwrite changes nothing
+        staging.old.rename(target)  # put the old package back: a failed overwrite changes nothing
         raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _local_source(value: str | Path, what: str) -> Path:

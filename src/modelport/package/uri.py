@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from modelport.errors import NotFoundError, PackageError
+from modelport.package.staging import remove_stale_saves_of
 
 UriResolver = Callable[[str], Path]
 ENTRY_POINT_GROUP = "modelport.uri_schemes"
@@ -59,8 +60,13 @@ def _scheme(uri: str) -> str | None:
     return head.lower() if head.isidentifier() else None
 
 
-def resolve_model_uri(uri: str | Path) -> Path:
-    """The local directory a model URI points to (it must exist)."""
+def resolve_model_uri(uri: str | Path, *, remove_stale_saves: bool = False) -> Path:
+    """The local directory a model URI points to (it must exist).
+
+    With ``remove_stale_saves``, what killed saves of that directory left beside it is removed
+    first (see :mod:`modelport.package.staging`), which may put back a package that a killed
+    overwrite had moved aside.
+    """
     if isinstance(uri, Path):
         path = uri
     else:
@@ -75,6 +81,8 @@ def resolve_model_uri(uri: str | Path) -> Path:
         else:
             path = _resolver(scheme, uri)(uri)
     path = path.expanduser()
+    if remove_stale_saves:
+        remove_stale_saves_of(path.absolute())
     if not path.exists():
         raise NotFoundError(f"No model at '{uri}': the path '{path}' does not exist", param="model")
     return path
