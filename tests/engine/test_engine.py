@@ -235,18 +235,22 @@ def test_cancel_frees_the_slot_for_the_next_request(
 def test_cancel_of_a_waiting_request_removes_it_from_the_queue(
     make_engine: MakeEngine, prompts: list[list[int]]
 ) -> None:
-    engine = make_engine(max_batch_size=1)
+    engine = make_engine(max_batch_size=1, eos_token_ids=[])
     running = engine.submit(prompts[0], greedy(100))
     queued = engine.submit(prompts[1], greedy(100))
+    stream = iter(running)
+    next(stream)  # the first holds the only slot: the second waits
+    assert engine.stats()["waiting"] == 1
     queued.cancel()
+    assert engine.stats()["waiting"] == 0
     assert list(queued) == []
     assert queued.completion_tokens == [[]]
     running.cancel()
-    list(running)
+    list(stream)
     deadline = time.monotonic() + 5
     while engine.stats()["running"] and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert engine.stats()["waiting"] == 0
+    assert engine.stats()["running"] == 0
 
 
 def record_first_event(
