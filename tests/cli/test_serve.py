@@ -131,7 +131,10 @@ def test_a_signal_drains_then_exits_0(start, echo_package: str, stop_signal: int
         assert time.monotonic() < deadline
         time.sleep(0.02)
     server.process.send_signal(stop_signal)
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{url}/health").status_code != 503:  # it has begun draining
+        assert time.monotonic() < deadline, "the server did not begin draining"
+        time.sleep(0.02)
     refused = httpx.post(f"{url}/v1/chat/completions", json={"messages": MSG})
     assert refused.status_code == 503
     assert refused.json()["error"]["type"] == "service_unavailable"

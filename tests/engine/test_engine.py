@@ -235,33 +235,52 @@ def test_cancel_frees_the_slot_for_the_next_request(
 def test_cancel_of_a_waiting_request_removes_it_from_the_queue(
     make_engine: MakeEngine, prompts: list[list[int]]
 ) -> None:
-    engine = make_engine(max_batch_size=1)
+    engine = make_engine(max_batch_size=1, eos_token_ids=[])
     running = engine.submit(prompts[0], greedy(100))
     queued = engine.submit(prompts[1], greedy(100))
+    stream = iter(running)
+    next(stream)  # the first holds the only slot: the second waits
+    assert engine.stats()["waiting"] == 1
     queued.cancel()
+    assert engine.stats()["waiting"] == 0
     assert list(queued) == []
     assert queued.completion_tokens == [[]]
     running.cancel()
-    list(running)
+    list(stream)
     deadline = time.monotonic() + 5
     while engine.stats()["running"] and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert engine.stats()["waiting"] == 0
+    assert engine.stats()["running"] == 0
+
+
+def record_first_event(
+    push: Callable[[Any], None], number: int, started: list[int]
+) -> Callable[[Any], None]:
+    """``push`` (called on the engine thread), noting ``number`` when its first event goes out."""
+
+    def recording(item: Any) -> None:
+        if isinstance(item, StreamEvent) and number not in started:
+            started.append(number)
+        push(item)
+
+    return recording
 
 
 def test_admission_is_first_in_first_out(make_engine: MakeEngine, prompts: list[list[int]]) -> None:
-    engine = make_engine(max_batch_size=1)
+    engine = make_engine(max_batch_size=1, eos_token_ids=[])
+    blocker = engine.submit(prompts[0], greedy(200))
+    blocker_events = iter(blocker)
+    next(blocker_events)  # it holds the only slot: the requests below queue behind it
     handles = [engine.submit(prompts[i % len(prompts)], greedy(6)) for i in range(5)]
-    spans: list[tuple[float, float]] = []
-    for handle in handles:
-        stream = iter(handle)
-        next(stream)
-        start = time.monotonic()
-        list(stream)
-        spans.append((start, time.monotonic()))
-    # With one slot, each request must have started before the next one produced anything.
-    starts = [s for s, _ in spans]
-    assert starts == sorted(starts)
+    started: list[int] = []  # request numbers in the order the engine sent their first event
+    for number, handle in enumerate(handles):
+        handle.push = record_first_event(handle.push, number, started)  # type: ignore[method-assign]
+    assert engine.stats()["waiting"] == 5  # none admitted before its recorder was in place
+    blocker.cancel()
+    list(blocker_events)
+    for handle in reversed(handles):  # the reading order must not matter
+        collect(handle)
+    assert started == [0, 1, 2, 3, 4]
     assert engine.stats()["peak_running_sequences"] == 1
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import torch
 
+from modelport.engine import GenerationEngine, SamplingParams
 from modelport.engine.threads import ThreadTuner, candidate_counts
 
 
@@ -61,9 +63,30 @@ def test_a_configured_count_is_never_tuned() -> None:
     assert tuner.switches == 0
 
 
-def test_omp_num_threads_fixes_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_under_omp_num_threads_every_forward_pass_runs_with_that_count(
+    monkeypatch: pytest.MonkeyPatch, tiny_model: Any, tokenizer: Any
+) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert candidate_counts(None) == [torch.get_num_threads()]
+    torch.set_num_threads(1)  # what torch starts with under OMP_NUM_THREADS=1
+    seen: set[int] = set()
+
+    class Recording:
+        """The tiny model, noting the thread count of each forward pass (on the engine thread)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(tiny_model, name)
+
+        def __call__(self, **kwargs: Any) -> Any:
+            seen.add(torch.get_num_threads())
+            return tiny_model(**kwargs)
+
+    with GenerationEngine(Recording(), tokenizer, eos_token_ids=[]) as engine:
+        # 30 decode steps: past the first probe (step 4), which would try another count
+        handle = engine.submit(tokenizer.encode("Hello"), SamplingParams(max_new_tokens=30))
+        assert len([token for event in handle for token in event.token_ids]) == 30
+        stats = engine.stats()
+    assert seen == {1}
+    assert (stats["threads"], stats["thread_switches"]) == (1, 0)
 
 
 def test_an_untimed_prefill_step_during_a_probe_keeps_the_probed_count() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from modelport.serving import ServerConfig
 
@@ -24,24 +25,29 @@ def demo_server(demo_model_uri: str) -> Iterator[RunningServer]:
     stop_server(running, thread)
 
 
+def _engine(server: RunningServer) -> dict[str, float]:
+    """The demo model's engine series in /metrics: ``tokens_generated_total``, ``running``…"""
+    text = httpx.get(f"{server.url}/metrics").text
+    return {
+        sample.name.removeprefix("modelport_engine_"): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("modelport_engine_") and sample.labels == {"model": "demo"}
+    }
+
+
 def _engine_tokens(server: RunningServer) -> float:
-    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
-        if line.startswith('modelport_engine_tokens_generated_total{model="demo"}'):
-            return float(line.split()[-1])
-    raise AssertionError("no engine token counter in /metrics")
+    return _engine(server)["tokens_generated_total"]
 
 
-def _settled_engine_tokens(server: RunningServer) -> float:
-    """The engine's token count once it holds still for 1.5 s (a runaway generation at ~17 tok/s
-    would add ~25 tokens in that time); bounded at 20 s."""
-    settled, deadline = _engine_tokens(server), time.monotonic() + 20
-    while True:
-        time.sleep(1.5)
-        now = _engine_tokens(server)
-        if now == settled:
-            return settled
+def _idle_engine_tokens(server: RunningServer) -> float:
+    """The engine's token count once no request runs or waits in it (bounded at 20 s: a runaway
+    generation of 400 tokens at ~17 tok/s would still be running)."""
+    deadline = time.monotonic() + 20
+    while (engine := _engine(server))["running"] or engine["waiting"]:
         assert time.monotonic() < deadline, "the engine kept generating"
-        settled = now
+        time.sleep(0.05)
+    return engine["tokens_generated_total"]
 
 
 def test_openai_sdk_chat_and_stream(demo_server: RunningServer) -> None:
@@ -91,7 +97,7 @@ def test_disconnect_stops_the_engine_generating(demo_server: RunningServer) -> N
             seen += line.startswith("data: ")
             if seen >= 5:
                 break
-    settled = _settled_engine_tokens(demo_server)
+    settled = _idle_engine_tokens(demo_server)
     assert settled - before < 40  # of the 400 asked for: it stopped soon after the client left
 
 
@@ -106,7 +112,7 @@ def test_a_non_streamed_timeout_stops_the_engine(demo_model_uri: str) -> None:
         }
         reply = httpx.post(f"{running.v1}/chat/completions", json=body, timeout=60)
         assert reply.status_code == 504
-        settled = _settled_engine_tokens(running)
+        settled = _idle_engine_tokens(running)
         assert settled - before < 100  # of the 400 asked for
     finally:
         stop_server(running, thread)

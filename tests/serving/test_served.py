@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from modelport import load_model
@@ -48,13 +50,14 @@ def test_no_models_is_an_error() -> None:
 
 
 def test_close_all_closes_every_loaded_model(packages: dict[str, str]) -> None:
-    closed: list[str] = []
-    echo = load_model(packages["echo"])
-    echo.close = lambda: closed.append("echo")  # type: ignore[method-assign]
-    models = ServedModels({"echo": echo, "shout": packages["shout"]})
+    # One model handed over loaded, one loaded by load_all; each model's own close() records.
+    models = ServedModels({"echo": load_model(packages["echo"]), "shout": packages["shout"]})
     models.load_all()
+    closed: list[str] = []
+    for name, loaded in models.loaded_models():
+        loaded.unwrap_python_model().close = partial(closed.append, name)
     models.close_all()
-    assert closed == ["echo"]
+    assert sorted(closed) == ["echo", "shout"]
     assert not models.ready
     with pytest.raises(ServiceUnavailableError):
         models.get("echo")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from modelport import load_model
 from modelport.serving.limits import Limiter
@@ -23,17 +25,32 @@ def _lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def _wait_until_stable(path: Path, settle: float = 0.4, limit: float = 5.0) -> int:
-    """The line count once it stopped changing for ``settle`` seconds (bounded wait)."""
+def _wait_for(condition: Callable[[], bool], what: str, limit: float = 10.0) -> None:
     deadline = time.monotonic() + limit
-    count = _lines(path)
-    while time.monotonic() < deadline:
-        time.sleep(settle)
-        now = _lines(path)
-        if now == count:
-            return count
-        count = now
-    raise AssertionError(f"{path.name} kept growing for {limit}s")
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {limit}s"
+        time.sleep(0.02)
+
+
+def _in_flight(url: str) -> float:
+    text = httpx.get(f"{url}/metrics").text
+    for family in text_string_to_metric_families(text):
+        if family.name == "modelport_requests_in_flight":
+            return float(family.samples[0].value)
+    raise AssertionError("no modelport_requests_in_flight in /metrics")
+
+
+def _words_once_released(url: str, log: Path) -> int:
+    """Words the model wrote, once the server released the stream's place: it closes the
+    model's stream first, and no step of it runs after that."""
+    _wait_for(lambda: _in_flight(url) == 0, "the stream's release")
+    return _lines(log)
+
+
+def _words_once_cancelled(log: Path) -> list[str]:
+    """Words the model wrote, once it saw its cancellation (its last line says so)."""
+    _wait_for(lambda: log.exists() and log.read_text().endswith("<cancelled>\n"), "the cancel")
+    return log.read_text().splitlines()
 
 
 def _slow_words(log: Path, words: int = 100, delay: float = 0.05) -> dict:
@@ -60,25 +77,24 @@ def test_client_leaving_mid_stream_stops_generation(
                 received += 1
             if received == 3:
                 break
-    produced = _wait_until_stable(log)
+    produced = _words_once_released(server.url, log)
     assert 3 <= produced < 20  # of 100 words: it stopped within a step or two of leaving
-    metrics = httpx.get(f"{server.url}/metrics").text
-    assert "modelport_requests_in_flight 0.0" in metrics
 
 
 def test_a_slow_sync_model_never_blocks_the_event_loop(shared_server, tmp_path: Path) -> None:
-    body = _slow_words(tmp_path / "a.log", words=8, delay=0.25)
+    log = tmp_path / "a.log"
+    body = _slow_words(log, words=8, delay=0.25)
     with ThreadPoolExecutor(1) as pool:
         slow = pool.submit(
             httpx.post, f"{shared_server.v1}/chat/completions", json=body, timeout=30
         )
-        time.sleep(0.1)
+        _wait_for(lambda: _lines(log) > 0, "the model's first word")
         for _ in range(5):
-            started = time.monotonic()
             assert httpx.get(f"{shared_server.url}/ping").status_code == 200
-            assert time.monotonic() - started < 0.5  # answered while the model sleeps
+            assert _lines(log) < 8  # answered while the model is still at work
         assert not slow.done()
         assert slow.result().status_code == 200
+    assert _lines(log) == 8
 
 
 def test_non_streamed_timeout_is_504(serve, packages: dict[str, str], tmp_path: Path) -> None:
@@ -105,18 +121,14 @@ def test_a_timed_out_sync_call_is_told_to_stop(
     log = tmp_path / "words.log"
     reply = httpx.post(f"{server.v1}/chat/completions", json=_slow_words(log), timeout=30)
     assert reply.status_code == 504
-    _wait_until_stable(log)
-    words = log.read_text().splitlines()
-    assert words[-1] == "<cancelled>" and len(words) < 20  # of 100
+    assert len(_words_once_cancelled(log)) < 20  # of 100
 
 
 def test_a_client_leaving_a_non_streamed_call_cancels_it(shared_server, tmp_path: Path) -> None:
     log = tmp_path / "words.log"
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{shared_server.v1}/chat/completions", json=_slow_words(log), timeout=0.3)
-    _wait_until_stable(log)
-    words = log.read_text().splitlines()
-    assert words[-1] == "<cancelled>" and len(words) < 20
+    assert len(_words_once_cancelled(log)) < 20  # of 100
 
 
 def test_stream_past_its_timeout_ends_with_a_timeout_event_and_stops(
@@ -130,7 +142,7 @@ def test_stream_past_its_timeout_ends_with_a_timeout_event_and_stops(
     events = [json.loads(x[6:]) for x in reply.text.splitlines() if x.startswith("data: {")]
     assert events[-1]["error"]["type"] == "timeout"
     assert "data: [DONE]" not in reply.text
-    assert _wait_until_stable(log) < 20
+    assert _words_once_released(server.url, log) < 20  # of 100
 
 
 def test_stream_timing_out_before_its_first_chunk_is_504(

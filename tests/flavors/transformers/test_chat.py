@@ -197,18 +197,29 @@ def test_default_limit_comes_from_the_package_model_config(
         loaded.unwrap_python_model().close()
 
 
-def test_closing_a_stream_cancels_the_generation(tiny_chat: Any) -> None:
-    engine = tiny_chat.unwrap_python_model().lm.engine
-    stream = tiny_chat.predict_stream({"messages": HELLO, "temperature": 0, "max_tokens": 90})
-    next(stream)
-    next(stream)
-    stream.close()
+def _idle_tokens_generated(tiny_chat: Any) -> float:
+    """The engine's token count once no request runs or waits (bounded wait)."""
     deadline = time.monotonic() + 5
-    while engine.stats()["running"] and time.monotonic() < deadline:
+    while (stats := tiny_chat.stats())["running"] or stats["waiting"]:
+        assert time.monotonic() < deadline, f"the engine is still busy: {stats}"
         time.sleep(0.01)
-    stats = engine.stats()
-    assert stats["running"] == 0
-    assert stats["waiting"] == 0
+    return float(stats["tokens_generated"])
+
+
+def test_closing_a_stream_cancels_the_generation(tiny_chat: Any) -> None:
+    request = {"messages": HELLO, "temperature": 0, "max_tokens": 90}
+    before = _idle_tokens_generated(tiny_chat)
+    reply = tiny_chat.predict(request)
+    full = reply["usage"]["completion_tokens"]
+    assert reply["choices"][0]["finish_reason"] == "length"  # uncancelled, it runs to the limit
+    assert _idle_tokens_generated(tiny_chat) - before == full
+    before = _idle_tokens_generated(tiny_chat)
+    stream = tiny_chat.predict_stream(request)
+    next(stream)  # the role
+    next(stream)  # the first text: the request is generating
+    stream.close()
+    generated = _idle_tokens_generated(tiny_chat) - before
+    assert generated < full // 2  # it stopped within a few steps of the close
 
 
 @pytest.mark.parametrize(

@@ -67,9 +67,8 @@ def test_a_prompt_list_gives_n_choices_per_prompt(
 
 def test_completion_default_max_tokens_is_16(completions: Any) -> None:
     response = completions.predict({"prompt": "Hello", "temperature": 0})
-    assert response["usage"]["completion_tokens"] <= 16
-    if response["choices"][0]["finish_reason"] == "length":
-        assert response["usage"]["completion_tokens"] == 16
+    assert response["choices"][0]["finish_reason"] == "length"  # greedy: no early stop here
+    assert response["usage"]["completion_tokens"] == 16
 
 
 def test_echo_prepends_the_prompt(completions: Any) -> None:

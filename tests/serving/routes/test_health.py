@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 import modelport
 from modelport.serving import ServerConfig
@@ -55,35 +56,37 @@ def test_health_is_503_until_the_models_are_loaded(tmp_path: Path) -> None:
         stop_server(running, thread)
 
 
-def test_metrics_names(http: httpx.Client) -> None:
-    http.post(
-        "/v1/chat/completions",
-        json={"model": "echo", "messages": [{"role": "user", "content": "a b c"}]},
-    )
-    with http.stream(
-        "POST",
-        "/v1/chat/completions",
-        json={"model": "echo", "messages": [{"role": "user", "content": "a"}], "stream": True},
+def _samples(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """/metrics as ``(sample name, labels) → value``."""
+    text = httpx.get(f"{url}/metrics").text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_the_requests_and_tokens_served(serve, packages: dict[str, str]) -> None:
+    server = serve({"echo": packages["echo"]})
+    chat = f"{server.v1}/chat/completions"
+    # The stream goes first: the server counts a request after its last byte is sent, and a
+    # stream can yield to the event loop in between; once the next replies came, it is counted.
+    with httpx.stream(
+        "POST", chat, json={"messages": [{"role": "user", "content": "a"}], "stream": True}
     ) as reply:
+        assert reply.status_code == 200
         reply.read()
-    text = http.get("/metrics").text
-    for name in (
-        "modelport_http_requests_total",
-        "modelport_http_request_duration_seconds_bucket",
-        "modelport_time_to_first_token_seconds_bucket",
-        "modelport_tokens_generated_total",
-        "modelport_prompt_tokens_total",
-        "modelport_requests_in_flight",
-        "modelport_queue_depth",
-    ):
-        assert name in text, name
-    assert (
-        'modelport_http_requests_total{method="POST",route="/v1/chat/completions",status="200"}'
-        in text
-    )
-    generated = [
-        line
-        for line in text.splitlines()
-        if line.startswith('modelport_tokens_generated_total{model="echo"}')
-    ]
-    assert generated and float(generated[0].split()[-1]) >= 4  # 3 words, then 1 streamed
+    repeated = {"messages": [{"role": "user", "content": "a b c"}], "custom_inputs": {"repeat": 2}}
+    assert httpx.post(chat, json=repeated).json()["usage"]["completion_tokens"] == 6
+    assert httpx.post(chat, json={"messages": []}).status_code == 400
+    samples = _samples(server.url)
+    route = {("route", "/v1/chat/completions"), ("method", "POST")}
+    echo = frozenset({("model", "echo")})
+    assert samples[("modelport_http_requests_total", frozenset({*route, ("status", "200")}))] == 2
+    assert samples[("modelport_http_requests_total", frozenset({*route, ("status", "400")}))] == 1
+    assert samples[("modelport_http_request_duration_seconds_count", frozenset(route))] == 3
+    assert samples[("modelport_time_to_first_token_seconds_count", echo)] == 1  # the stream's
+    assert samples[("modelport_prompt_tokens_total", echo)] == 1 + 3
+    assert samples[("modelport_tokens_generated_total", echo)] == 1 + 6
+    assert samples[("modelport_requests_in_flight", frozenset())] == 0
+    assert samples[("modelport_queue_depth", frozenset())] == 0

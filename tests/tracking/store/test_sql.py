@@ -170,7 +170,9 @@ uri, artifact_root, package, go, index, metrics, every = sys.argv[1:]
 client = TrackingClient(uri, artifact_root=artifact_root)
 Path(go + "-ready-" + index).touch()
 deadline = time.monotonic() + 120
-while not Path(go).exists() and time.monotonic() < deadline:  # start together
+while not Path(go).exists():  # start together
+    if time.monotonic() > deadline:
+        sys.exit("never told to start")
     time.sleep(0.005)
 experiment = client.get_or_create_experiment("concurrency")
 run = client.create_run(experiment.experiment_id, run_name=f"worker-{index}")
@@ -212,7 +214,15 @@ def test_eight_processes_log_and_register_at_once_without_losing_a_row(
         for i in range(WORKERS)
     ]
     deadline = time.monotonic() + 120  # every worker has imported and connected, then go
-    while time.monotonic() < deadline and len(list(tmp_path.glob("go-ready-*"))) < WORKERS:
+    while len(list(tmp_path.glob("go-ready-*"))) < WORKERS:
+        gone = [process for process in processes if process.poll() is not None]
+        if gone or time.monotonic() > deadline:
+            for process in processes:
+                process.kill()
+            said = [process.communicate()[1][-2000:] for process in processes]
+            raise AssertionError(
+                f"the workers did not all get ready: {[text for text in said if text]}"
+            )
         time.sleep(0.01)
     go.touch()
     errors = []
