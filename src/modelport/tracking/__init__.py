@@ -45,7 +45,7 @@ from modelport.tracking.fluent import (
     set_tracking_uri,
     start_run,
 )
-from modelport.tracking.store.engine import StoreError
+from modelport.tracking.store.database import StoreError
 from modelport.tracking.uris import register_schemes
 
 register_schemes()

@@ -25,7 +25,7 @@ from modelport.tracking.entities import (
     RunStatus,
 )
 from modelport.tracking.store.base import now_ms
-from modelport.tracking.store.engine import create_store_engine
+from modelport.tracking.store.database import create_store_engine
 from modelport.tracking.store.sql import SqlStore
 from modelport.tracking.validation import check_name
 
