@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
 
 from modelport.tracking import TrackingClient
 from modelport.tracking.store.models import SqlMetric, SqlParam, SqlRun, SqlTag
@@ -89,6 +89,8 @@ def build_experiment(client: TrackingClient, runs: int, seed: int = 0) -> str:
         for table, values in rows.items():
             for first in range(0, len(values), CHUNK):
                 connection.execute(insert(table), values[first : first + CHUNK])
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ANALYZE"))  # what autovacuum does soon after, in real life
     return experiment_id
 
 

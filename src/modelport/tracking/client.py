@@ -20,6 +20,7 @@ from modelport.tracking.entities import (
     Metric,
     ModelInfo,
     ModelVersion,
+    PagedList,
     RegisteredModel,
     Run,
     RunStatus,
@@ -155,11 +156,15 @@ class TrackingClient:
         filter_string: str | None = None,
         order_by: Sequence[str] | str | None = None,
         max_results: int = 1000,
-    ) -> list[Run]:
-        """Runs matching ``filter_string`` (see :mod:`modelport.tracking.search`), ordered."""
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Runs matching ``filter_string`` (see :mod:`modelport.tracking.search`), ordered: at
+        most ``max_results``, a list whose ``token`` is the ``page_token`` of the next page."""
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [experiment_ids]
-        return self.store.search_runs(experiment_ids, filter_string, order_by, max_results)
+        return self.store.search_runs(
+            experiment_ids, filter_string, order_by, max_results, page_token
+        )
 
     # --- artifacts ----------------------------------------------------------------------------
 
