@@ -82,9 +82,9 @@ def condition(clause: Clause, dialect: str) -> ColumnElement[bool]:
         else:
             found = value.like(like_pattern(clause.value), escape="\\")
         return found if clause.op == "like" else ~found
-    compared = (
-        literal(clause.value, Float()) if _is_number(clause.entity, clause.key) else (clause.value)
-    )
+    compared: Any = clause.value
+    if _is_number(clause.entity, clause.key):
+        compared = literal(clause.value, Float())  # start_time < 2000.5: a float, not a BIGINT
     result: ColumnElement[bool] = COMPARISONS[clause.op](value, compared)
     return result
 
