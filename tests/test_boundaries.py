@@ -79,3 +79,61 @@ def test_importing_the_server_and_tracking_loads_no_flavor_or_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(done.stdout) == []
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def in_tracking(module: str) -> bool:
+    return module == "modelport.tracking" or module.startswith("modelport.tracking.")
+
+
+def imported_module(module: str, name: str) -> str:
+    """The module that ``from module import name`` loads: ``module.name`` if that is a module."""
+    submodule = SRC.parent / Path(*module.split("."), name)
+    if submodule.with_suffix(".py").is_file() or (submodule / "__init__.py").is_file():
+        return f"{module}.{name}"
+    return module
+
+
+def tracking_imports(path: Path) -> tuple[set[str], list[str]]:
+    """The tracking modules that ``path`` imports at its top level, and ``line: module`` for
+    each one it imports inside a function."""
+    tree = ast.parse(path.read_text(), str(path))
+    top = {
+        imported_module(node.module, alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and in_tracking(node.module)
+        for alias in node.names
+    }
+    nested = [
+        f"{node.lineno}: {node.module}"
+        for function in ast.walk(tree)
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for node in ast.walk(function)
+        if isinstance(node, ast.ImportFrom) and node.module and in_tracking(node.module)
+    ]
+    return top, nested
+
+
+def test_tracking_modules_import_one_another_at_the_top_without_a_cycle() -> None:
+    graph: dict[str, set[str]] = {}
+    nested: list[str] = []
+    for path in sorted((SRC / "tracking").rglob("*.py")):
+        graph[module_name(path)], inside = tracking_imports(path)
+        nested += [f"{path.relative_to(SRC)}:{where}" for where in inside]
+    assert nested == [], "an import inside a function hides a cycle"
+
+    def cycle_from(module: str, trail: list[str]) -> list[str] | None:
+        if module in trail:
+            return [*trail[trail.index(module) :], module]
+        for imported in sorted(graph.get(module, ())):
+            found = cycle_from(imported, [*trail, module])
+            if found:
+                return found
+        return None
+
+    cycles = [cycle_from(module, []) for module in sorted(graph)]
+    assert [cycle for cycle in cycles if cycle] == []

@@ -10,13 +10,13 @@ import pytest
 
 from modelport.cli.main import main
 from modelport.tracking import TrackingClient
-from modelport.tracking.client import dispose_stores
+from modelport.tracking.state import tracking_state
 
 
 @pytest.fixture(autouse=True)
 def _close_stores() -> Iterator[None]:
     yield
-    dispose_stores()
+    tracking_state.close_stores()
 
 
 def test_experiments_are_listed_with_their_run_counts(

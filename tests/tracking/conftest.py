@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from modelport.tracking import TrackingClient, fluent
-from modelport.tracking.client import dispose_stores
+import modelport.tracking as mt
+from modelport.tracking import TrackingClient
+from modelport.tracking.state import tracking_state
 
 POSTGRES_ENV = "MODELPORT_TEST_POSTGRES_URI"
 CHAT_MODEL_CODE = '''
@@ -37,13 +38,9 @@ set_model(Echo())
 def _fresh_fluent_state() -> Iterator[None]:
     """No active run, experiment or tracking URI leaks from one test into the next."""
     yield
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    fluent.set_tracking_uri(None)
-    fluent._experiment_name = None
-    fluent._experiment_id = None
-    fluent._clients.clear()
-    dispose_stores()
+    while mt.active_run() is not None:
+        mt.end_run()
+    tracking_state.reset()
 
 
 @pytest.fixture
@@ -79,7 +76,7 @@ def postgres_uri() -> Iterator[str]:
         pytest.skip(f"PostgreSQL at {POSTGRES_ENV} is not usable: {exc}")
     separator = "&" if "?" in base else "?"
     yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    dispose_stores()
+    tracking_state.close_stores()
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()

@@ -10,7 +10,7 @@ import pytest
 import modelport
 import modelport.tracking as mt
 from modelport.errors import AlreadyExistsError, InvalidRequestError, NotFoundError, PackageError
-from modelport.tracking import fluent
+from modelport.tracking.state import tracking_state
 from modelport.types import ChatCompletionResponse
 
 
@@ -209,7 +209,7 @@ def test_set_experiment_needs_one_way_to_name_it() -> None:
         mt.set_experiment("a/b")
     created = mt.set_experiment("exp")
     assert mt.set_experiment(experiment_id=created.experiment_id).name == "exp"
-    assert fluent._experiment_name == "exp"
+    assert tracking_state.experiment_name == "exp"
 
 
 def test_search_runs_can_return_a_dataframe(tmp_path: Path) -> None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from modelport.errors import InvalidRequestError
-from modelport.tracking.search import Clause, parse_filter, parse_order_by
+from modelport.tracking.search import (
+    Clause,
+    page_token,
+    parse_filter,
+    parse_order_by,
+    parse_page_token,
+)
 
 
 def test_clauses_are_parsed_per_entity() -> None:
@@ -49,3 +57,26 @@ def test_order_by_defaults_to_newest_first() -> None:
     ]
     with pytest.raises(InvalidRequestError, match="Unknown run attribute 'speed'"):
         parse_order_by("speed DESC")
+
+
+def test_a_page_token_stands_for_where_the_next_page_starts() -> None:
+    assert parse_page_token(page_token(300)) == 300
+    assert parse_page_token(None) == parse_page_token("") == 0
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "nope",
+        "!!!",
+        base64.urlsafe_b64encode(b'{"offset": -1}').decode(),
+        base64.urlsafe_b64encode(b'{"offset": "3"}').decode(),
+        base64.urlsafe_b64encode(b"[3]").decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        3,
+    ],
+)
+def test_a_token_that_no_search_gave_is_refused(token: object) -> None:
+    with pytest.raises(InvalidRequestError, match="Invalid page_token") as caught:
+        parse_page_token(token)  # type: ignore[arg-type]
+    assert caught.value.param == "page_token"

@@ -15,6 +15,7 @@ from modelport.tracking.entities import (
     Metric,
     ModelInfo,
     ModelVersion,
+    PagedList,
     RegisteredModel,
     Run,
     RunData,
@@ -45,7 +46,7 @@ from modelport.tracking.fluent import (
     set_tracking_uri,
     start_run,
 )
-from modelport.tracking.store.engine import StoreError
+from modelport.tracking.store.database import StoreError
 from modelport.tracking.uris import register_schemes
 
 register_schemes()
@@ -57,6 +58,7 @@ __all__ = [
     "Metric",
     "ModelInfo",
     "ModelVersion",
+    "PagedList",
     "RegisteredModel",
     "Run",
     "RunData",

@@ -1,11 +1,11 @@
-"""``TrackingClient``: every tracking and registry operation, explicitly, with no global state."""
+"""``TrackingClient``: every tracking and registry operation on one store, explicitly (of the
+process's tracking state it reads only the default tracking URI, and shares the open stores)."""
 
 from __future__ import annotations
 
 import inspect
 import os
 import shutil
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,52 +14,22 @@ from modelport.errors import InvalidRequestError
 from modelport.flavors import flavor_for_save
 from modelport.package.manifest import Manifest
 from modelport.tracking.artifacts import FileInfo, LocalArtifactRepository
-from modelport.tracking.config import StoreLocation, resolve_store
+from modelport.tracking.config import resolve_store
 from modelport.tracking.entities import (
     Experiment,
     Metric,
     ModelInfo,
     ModelVersion,
+    PagedList,
     RegisteredModel,
     Run,
     RunStatus,
 )
+from modelport.tracking.registry import register_model
+from modelport.tracking.state import tracking_state
 from modelport.tracking.store.base import now_ms
-from modelport.tracking.store.engine import create_store_engine
-from modelport.tracking.store.sql import SqlStore
+from modelport.tracking.uris import resolve
 from modelport.tracking.validation import check_name
-
-_stores: dict[tuple[str, str], SqlStore] = {}
-_stores_lock = threading.Lock()
-
-
-def _store_for(location: StoreLocation) -> SqlStore:
-    """One store (and engine) per database and artifact root in this process."""
-    key = (location.db_uri, str(location.artifact_root))
-    with _stores_lock:
-        store = _stores.get(key)
-        if store is None:
-            store = SqlStore(create_store_engine(location.db_uri), location.artifact_root)
-            _stores[key] = store
-        return store
-
-
-def dispose_stores() -> None:
-    """Close every database connection this process holds (the next use reconnects)."""
-    with _stores_lock:
-        for store in _stores.values():
-            store.engine.dispose()
-        _stores.clear()
-
-
-def _drop_inherited_connections() -> None:
-    # A forked child must not reuse the parent's connections (SQLAlchemy pools are not fork-safe).
-    for store in list(_stores.values()):
-        store.engine.dispose(close=False)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_drop_inherited_connections)
 
 
 class TrackingClient:
@@ -77,11 +47,9 @@ class TrackingClient:
         artifact_root: str | os.PathLike[str] | None = None,
     ) -> None:
         if tracking_uri is None:
-            from modelport.tracking import fluent
-
-            tracking_uri = fluent._tracking_uri  # set_tracking_uri(), as MlflowClient() does
+            tracking_uri = tracking_state.tracking_uri  # set_tracking_uri(), as MlflowClient()
         self.location = resolve_store(tracking_uri, artifact_root)
-        self.store = _store_for(self.location)
+        self.store = tracking_state.store(self.location)
 
     @property
     def tracking_uri(self) -> str:
@@ -188,11 +156,15 @@ class TrackingClient:
         filter_string: str | None = None,
         order_by: Sequence[str] | str | None = None,
         max_results: int = 1000,
-    ) -> list[Run]:
-        """Runs matching ``filter_string`` (see :mod:`modelport.tracking.search`), ordered."""
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Runs matching ``filter_string`` (see :mod:`modelport.tracking.search`), ordered: at
+        most ``max_results``, a list whose ``token`` is the ``page_token`` of the next page."""
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [experiment_ids]
-        return self.store.search_runs(experiment_ids, filter_string, order_by, max_results)
+        return self.store.search_runs(
+            experiment_ids, filter_string, order_by, max_results, page_token
+        )
 
     # --- artifacts ----------------------------------------------------------------------------
 
@@ -302,9 +274,7 @@ class TrackingClient:
         description: str = "",
     ) -> ModelVersion:
         """Register the package at ``model_uri`` as the next version of ``name``."""
-        from modelport.tracking.registry import register_model
-
-        return register_model(self, model_uri, name, tags=tags, description=description)
+        return register_model(self.store, model_uri, name, tags=tags, description=description)
 
     def create_registered_model(
         self, name: str, tags: Mapping[str, Any] | None = None, description: str = ""
@@ -360,6 +330,4 @@ class TrackingClient:
 
     def resolve_model_uri(self, uri: str) -> Path:
         """The local folder of a ``runs:/`` or ``models:/`` URI."""
-        from modelport.tracking.uris import resolve
-
-        return resolve(self, uri)
+        return resolve(self.store, uri)

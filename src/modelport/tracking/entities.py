@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from modelport.signature import Signature
+
+T = TypeVar("T")
 
 
 class RunStatus:
@@ -91,6 +94,15 @@ class Run:
             "data": asdict(self.data),
             "models": [m.to_dict() for m in self.models],
         }
+
+
+class PagedList(list[T]):
+    """One page of search results, a plain list; ``token`` asks for the next page (``None``:
+    this is the last), as MLflow's ``PagedList``."""
+
+    def __init__(self, items: Iterable[T] = (), token: str | None = None) -> None:
+        super().__init__(items)
+        self.token = token
 
 
 @dataclass(frozen=True)

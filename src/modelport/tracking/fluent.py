@@ -1,7 +1,8 @@
 """The fluent tracking API, as MLflow users know it: a current store, experiment and run.
 
-State: the tracking URI and the current experiment are process-wide; the stack of active runs
-belongs to each thread. Everything here delegates to a :class:`TrackingClient`.
+State: the tracking URI and the current experiment are process-wide (in
+:data:`~modelport.tracking.state.tracking_state`); the stack of active runs belongs to each
+thread. Everything here delegates to a :class:`TrackingClient`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from modelport.errors import InvalidRequestError, NotFoundError
+from modelport.tracking.artifacts import check_artifact_path
 from modelport.tracking.client import TrackingClient
 from modelport.tracking.config import default_experiment_name, resolve_store
 from modelport.tracking.entities import (
@@ -27,43 +29,30 @@ from modelport.tracking.entities import (
     RunInfo,
     RunStatus,
 )
+from modelport.tracking.state import tracking_state
 from modelport.tracking.store.base import now_ms
 
 log = logging.getLogger(__name__)
 
-_tracking_uri: str | None = None
-_experiment_name: str | None = None
-_experiment_id: str | None = None
-_clients: dict[tuple[str, str], TrackingClient] = {}
-_lock = threading.Lock()
 _local = threading.local()
 
 
 def set_tracking_uri(uri: str | os.PathLike[str] | None) -> None:
     """Use this tracking store from now on (``None``: back to the environment / default)."""
-    global _tracking_uri, _experiment_id
     resolved = None if uri is None else os.fspath(uri)
     if resolved is not None:
         resolve_store(resolved)  # validate now, not at first use
-    _tracking_uri = resolved
-    _experiment_id = None
+    tracking_state.tracking_uri = resolved
 
 
 def get_tracking_uri() -> str:
     """The tracking URI in effect (the folder of the default store when none was set)."""
-    return resolve_store(_tracking_uri).tracking_uri
+    return tracking_state.location().tracking_uri
 
 
 def client() -> TrackingClient:
-    """The client for the tracking URI in effect (cached per store)."""
-    location = resolve_store(_tracking_uri)
-    key = (location.db_uri, str(location.artifact_root))
-    with _lock:
-        found = _clients.get(key)
-        if found is None:
-            found = TrackingClient(location.tracking_uri, location.artifact_root)
-            _clients[key] = found
-        return found
+    """A client on the tracking URI in effect (its store is opened once per process)."""
+    return TrackingClient()
 
 
 # --- experiments ------------------------------------------------------------------------------
@@ -73,7 +62,6 @@ def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> Experiment:
     """Make an experiment current, creating it (by name) if missing."""
-    global _experiment_name, _experiment_id
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidRequestError(
             "set_experiment() needs exactly one of experiment_name or experiment_id"
@@ -83,18 +71,16 @@ def set_experiment(
         experiment = tracking.get_or_create_experiment(experiment_name)
     else:
         experiment = tracking.get_experiment(str(experiment_id))
-    _experiment_name, _experiment_id = experiment.name, experiment.experiment_id
+    tracking_state.experiment_name = experiment.name
     return experiment
 
 
 def _current_experiment_id() -> str:
-    global _experiment_id
     tracking = client()
-    name = _experiment_name or default_experiment_name()
+    name = tracking_state.experiment_name or default_experiment_name()
     experiment = tracking.get_experiment_by_name(name)
     if experiment is None:
         experiment = tracking.get_or_create_experiment(name)
-    _experiment_id = experiment.experiment_id
     return experiment.experiment_id
 
 
@@ -262,8 +248,6 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
-    from modelport.tracking.artifacts import check_artifact_path
-
     root = client().get_run(_run_id()).info.artifact_uri
     relative = check_artifact_path(artifact_path)
     return f"{root}/{relative}" if relative else root

@@ -11,19 +11,33 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from modelport.errors import InvalidRequestError, PackageError
 from modelport.package.manifest import Manifest
+from modelport.package.uri import resolve_model_uri
+from modelport.tracking.entities import ModelVersion
+from modelport.tracking.uris import ModelSource, parse_runs_uri, resolve, version_for
 from modelport.tracking.validation import check_name
 
-if TYPE_CHECKING:
-    from modelport.tracking.client import TrackingClient
-    from modelport.tracking.entities import ModelVersion
+
+class ModelRegistry(ModelSource, Protocol):
+    """What registering reads (the source's run or version) and writes (the new version)."""
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        storage_location: str,
+        run_id: str | None = None,
+        model_id: str | None = None,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+    ) -> ModelVersion: ...
 
 
 def register_model(
-    client: TrackingClient,
+    registry: ModelRegistry,
     model_uri: str | os.PathLike[str],
     name: str,
     *,
@@ -31,8 +45,6 @@ def register_model(
     description: str = "",
 ) -> ModelVersion:
     """Register ``model_uri`` as the next version of ``name`` (created if missing)."""
-    from modelport.tracking.uris import parse_runs_uri, resolve, version_for
-
     check_name(name, "registered model name")
     if isinstance(model_uri, os.PathLike):
         model_uri = os.fspath(model_uri)
@@ -46,20 +58,18 @@ def register_model(
     location: Path
     if model_uri.startswith("runs:"):
         run_id = parse_runs_uri(model_uri)[0]
-        location = resolve(client, model_uri)
+        location = resolve(registry, model_uri)
     elif model_uri.startswith("models:"):
-        version = version_for(client, model_uri)
+        version = version_for(registry, model_uri)
         run_id = version.run_id
-        location = resolve(client, model_uri)
+        location = resolve(registry, model_uri)
     else:
-        from modelport.package.uri import resolve_model_uri
-
         location = resolve_model_uri(model_uri).absolute()
     try:
         manifest = Manifest.read(Path(location))
     except PackageError as exc:
         raise PackageError(f"Cannot register {model_uri!r}: {exc.message}") from None
-    return client.store.create_model_version(
+    return registry.create_model_version(
         name,
         source=model_uri,
         storage_location=str(location),

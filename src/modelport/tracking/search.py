@@ -10,19 +10,23 @@ A filter is clauses joined by ``and``::
   ``start_time``, ``end_time`` (numbers, ms). Keys with spaces go in backticks.
 
 ``order_by`` takes items like ``"metrics.accuracy DESC"`` or ``"start_time"`` (ASC by default);
-runs missing the value sort last. The default order is newest first.
+runs missing the value sort last; ties are broken by run id. The default order is newest first.
+
+A run without the value a clause names never matches that clause (``!=`` included). ``LIKE`` is
+case-sensitive and ``%`` is its one wildcard. A page token stands for where the next page of a
+search starts. The database evaluates all of this: see ``store/run_search.py``.
 """
 
 from __future__ import annotations
 
-import operator
+import base64
+import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from modelport.errors import InvalidRequestError
-from modelport.tracking.entities import Run
 
 _ENTITIES = {
     "metric": "metrics",
@@ -39,15 +43,6 @@ _ENTITIES = {
 }
 _STRING_ATTRIBUTES = ("status", "run_name", "run_id")
 _NUMBER_ATTRIBUTES = ("start_time", "end_time")
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 _CLAUSE = re.compile(
     r"""^\s*(?P<ident>(?:[A-Za-z_]+\.)?(?:`[^`]+`|"[^"]+"|[\w\-./]+))\s*
     (?P<op>==|!=|<=|>=|=|<|>|(?i:not\s+like|like))\s*
@@ -63,20 +58,13 @@ FILTER_HELP = (
 
 @dataclass(frozen=True)
 class Clause:
+    """``<entity>.<key> <op> <value>``: entity metrics, params, tags or attributes; op one of
+    ``= == != < <= > >= like``, ``not like``; value a float (numbers) or a str."""
+
     entity: str
     key: str
     op: str
     value: Any
-
-    def matches(self, run: Run) -> bool:
-        actual = lookup(run, self.entity, self.key)
-        if actual is None:
-            return False
-        if self.op in ("like", "not like"):
-            pattern = "^" + ".*".join(re.escape(p) for p in str(self.value).split("%")) + "$"
-            found = re.match(pattern, str(actual), re.DOTALL) is not None
-            return found if self.op == "like" else not found
-        return bool(_OPS[self.op](actual, self.value))
 
 
 def _unquote(text: str) -> str:
@@ -147,16 +135,6 @@ def parse_filter(filter_string: str | None) -> list[Clause]:
     return clauses
 
 
-def lookup(run: Run, entity: str, key: str) -> Any:
-    if entity == "metrics":
-        return run.data.metrics.get(key)
-    if entity == "params":
-        return run.data.params.get(key)
-    if entity == "tags":
-        return run.data.tags.get(key)
-    return getattr(run.info, key, None)
-
-
 def parse_order_by(order_by: Sequence[str] | str | None) -> list[tuple[str, str, bool]]:
     """``[(entity, key, descending)]``; the default is newest first."""
     if order_by is None:
@@ -184,12 +162,27 @@ def parse_order_by(order_by: Sequence[str] | str | None) -> list[tuple[str, str,
     return result
 
 
-def sort_runs(runs: list[Run], order: list[tuple[str, str, bool]]) -> list[Run]:
-    ordered = list(runs)
-    # Stable sorts applied from the last key to the first; missing values always go last.
-    for entity, key, descending in reversed(order):
-        present = [r for r in ordered if lookup(r, entity, key) is not None]
-        missing = [r for r in ordered if lookup(r, entity, key) is None]
-        present.sort(key=lambda r: lookup(r, entity, key), reverse=descending)
-        ordered = present + missing
-    return ordered
+def page_token(offset: int) -> str:
+    """The token of the page that starts at result ``offset``."""
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def parse_page_token(token: str | None) -> int:
+    """Where the page of ``token`` starts (None or "", as MLflow sends it: the first page)."""
+    if token is None or token == "":
+        return 0
+    offset: Any = None
+    if isinstance(token, str):
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+            offset = data.get("offset") if isinstance(data, dict) else None
+        except ValueError:  # not base64, UTF-8 or JSON: reported below
+            pass
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        shown = token[:60] + "…" if isinstance(token, str) and len(token) > 60 else token
+        raise InvalidRequestError(
+            f"Invalid page_token {shown!r}: pass the token of the previous page of the same "
+            "search (its .token), or none for the first page",
+            param="page_token",
+        )
+    return offset

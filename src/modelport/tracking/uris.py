@@ -12,17 +12,28 @@ against the current tracking URI (``set_tracking_uri`` or ``MODELPORT_TRACKING_U
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from modelport.errors import InvalidRequestError, NotFoundError
+from modelport.package.uri import register_uri_scheme
 from modelport.tracking.artifacts import LocalArtifactRepository, check_artifact_path
+from modelport.tracking.entities import ModelVersion, Run
+from modelport.tracking.state import tracking_state
 from modelport.tracking.validation import check_alias, check_name, check_run_id, check_version
 
-if TYPE_CHECKING:
-    from modelport.tracking.client import TrackingClient
-    from modelport.tracking.entities import ModelVersion
-
 MODELS_FORMS = "models:/<name>/<version>, models:/<name>/latest or models:/<name>@<alias>"
+
+
+class ModelSource(Protocol):
+    """What resolving a URI reads: runs and registered versions (a store or a client)."""
+
+    def get_run(self, run_id: str) -> Run: ...
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion: ...
+
+    def get_latest_version(self, name: str) -> ModelVersion: ...
+
+    def get_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
 
 
 def _body(uri: str, scheme: str) -> str:
@@ -59,22 +70,23 @@ def parse_models_uri(uri: str) -> tuple[str, int | None, str | None]:
     return name, check_version(version), None
 
 
-def version_for(client: TrackingClient, uri: str) -> ModelVersion:
+def version_for(source: ModelSource, uri: str) -> ModelVersion:
+    """The registered version a ``models:/`` URI names."""
     name, version, alias = parse_models_uri(uri)
     if alias is not None:
-        return client.get_model_version_by_alias(name, alias)
+        return source.get_version_by_alias(name, alias)
     if version is None:
-        return client.get_latest_version(name)
-    return client.get_model_version(name, version)
+        return source.get_latest_version(name)
+    return source.get_model_version(name, version)
 
 
-def resolve(client: TrackingClient, uri: str) -> Path:
+def resolve(source: ModelSource, uri: str) -> Path:
     """The local folder (or file) a ``runs:/`` or ``models:/`` URI names."""
     if uri.lower().startswith("runs:"):
         run_id, path = parse_runs_uri(uri)
-        run = client.get_run(run_id)
+        run = source.get_run(run_id)
         return LocalArtifactRepository(run.info.artifact_uri).path_of(path)
-    version = version_for(client, uri)
+    version = version_for(source, uri)
     location = Path(version.storage_location)
     if not location.exists():
         raise NotFoundError(
@@ -86,23 +98,19 @@ def resolve(client: TrackingClient, uri: str) -> Path:
 
 
 def resolve_with_current_store(uri: str) -> Path:
-    """The resolver registered with the core: uses the current tracking URI."""
-    from modelport.tracking import fluent
-
-    client = fluent.client()
+    """The resolver registered with the core: uses the store of the tracking URI in effect."""
+    location = tracking_state.location()
     try:
-        return resolve(client, uri)
+        return resolve(tracking_state.store(location), uri)
     except NotFoundError as exc:
         # Running in the wrong folder is the usual cause: say which store was searched.
         raise NotFoundError(
-            f"{exc.message} (in the tracking store {client.display_uri}; point "
+            f"{exc.message} (in the tracking store {location.display_uri}; point "
             "MODELPORT_TRACKING_URI at another store if needed)",
             param=exc.param,
         ) from None
 
 
 def register_schemes() -> None:
-    from modelport.package.uri import register_uri_scheme
-
     register_uri_scheme("runs", resolve_with_current_store)
     register_uri_scheme("models", resolve_with_current_store)

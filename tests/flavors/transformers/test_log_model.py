@@ -11,18 +11,15 @@ import modelport
 import modelport.tracking as mt
 import modelport.transformers
 from modelport.errors import InvalidRequestError
-from modelport.tracking import fluent
-from modelport.tracking.client import dispose_stores
+from modelport.tracking.state import tracking_state
 
 
 @pytest.fixture(autouse=True)
 def _fresh_tracking() -> Iterator[None]:
     yield
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    fluent.set_tracking_uri(None)
-    fluent._clients.clear()
-    dispose_stores()
+    while mt.active_run() is not None:
+        mt.end_run()
+    tracking_state.reset()
 
 
 def test_log_model_logs_registers_and_loads(tiny_llama_folder: Path) -> None:

@@ -1,1 +1,1 @@
-"""The SQL tracking store: ORM tables (models.py), engines and migrations (engine.py), the store."""
+"""The SQL tracking store: tables (models.py), engines and migrations (database.py), the store."""

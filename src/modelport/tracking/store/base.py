@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from modelport.errors import AlreadyExistsError, InvalidRequestError
-from modelport.tracking.store.engine import (
+from modelport.tracking.store.database import (
     BUSY_TIMEOUT_S,
     SessionFactory,
     StoreError,

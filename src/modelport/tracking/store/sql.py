@@ -22,6 +22,7 @@ from modelport.tracking.entities import (
     Experiment,
     LoggedModel,
     Metric,
+    PagedList,
     Run,
     RunData,
     RunInfo,
@@ -38,6 +39,7 @@ from modelport.tracking.store.models import (
     SqlTag,
 )
 from modelport.tracking.store.registry import RegistryStore
+from modelport.tracking.store.run_search import runs_query
 from modelport.tracking.validation import (
     MAX_PARAM_VALUE_LENGTH,
     check_int,
@@ -407,33 +409,28 @@ class SqlStore(RegistryStore):
         filter_string: str | None = None,
         order_by: Sequence[str] | str | None = None,
         max_results: int = 1000,
-    ) -> list[Run]:
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """One page of the runs matching ``filter_string``, ordered, chosen by the database."""
         clauses = search.parse_filter(filter_string)
         order = search.parse_order_by(order_by)
         check_int(max_results, "max_results", minimum=1)
+        offset = search.parse_page_token(page_token)
         keys = None if experiment_ids is None else [_experiment_id(e) for e in experiment_ids]
+        query = runs_query(keys, clauses, order, self.engine.dialect.name)
+        # One run more than the page tells whether another page follows.
+        query = query.offset(offset).limit(max_results + 1)
 
-        def work(session: Session) -> list[Run]:
-            if keys is not None:
-                for key in keys:
-                    if session.get(SqlExperiment, key) is None:
-                        raise NotFoundError(f"Experiment with id '{key}' not found")
-            query = select(SqlRun)
-            if keys is not None:
-                query = query.where(SqlRun.experiment_id.in_(keys))
-            for clause in clauses:
-                # Narrow in SQL where it is cheap; everything is checked again in Python.
-                if (
-                    clause.entity == "attributes"
-                    and clause.key in ("status", "run_id")
-                    and clause.op in ("=", "==")
-                ):
-                    query = query.where(getattr(SqlRun, clause.key) == clause.value)
-            return self._runs_records(session, list(session.scalars(query)))
+        def work(session: Session) -> PagedList[Run]:
+            for key in keys or ():
+                if session.get(SqlExperiment, key) is None:
+                    raise NotFoundError(f"Experiment with id '{key}' not found")
+            rows = list(session.scalars(query))
+            token = search.page_token(offset + max_results) if len(rows) > max_results else None
+            return PagedList(self._runs_records(session, rows[:max_results]), token)
 
-        runs: list[Run] = self._read(work)
-        runs = [r for r in runs if all(c.matches(r) for c in clauses)]
-        return search.sort_runs(runs, order)[:max_results]
+        result: PagedList[Run] = self._read(work)
+        return result
 
     # --- logged models ------------------------------------------------------------------------
 

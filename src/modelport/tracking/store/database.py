@@ -1,4 +1,5 @@
-"""Database engines for the tracking store: SQLite tuned for several writers, PostgreSQL as is.
+"""The tracking database: engines (SQLite tuned for several writers, PostgreSQL as is), bounded
+busy retries and the schema migrations.
 
 SQLite runs in WAL mode (readers never block the writer) with a busy timeout, and every write
 transaction starts with ``BEGIN IMMEDIATE`` so that two writers queue for the lock instead of

@@ -1,4 +1,4 @@
-"""Engines and migrations: WAL on SQLite, schema applied on first use and recorded, upgrades."""
+"""The database layer: engines, WAL on SQLite, schema applied on first use and recorded, upgrades."""
 
 from __future__ import annotations
 
@@ -12,23 +12,23 @@ from sqlalchemy import create_engine, text
 
 from modelport.errors import InvalidRequestError
 from modelport.tracking import TrackingClient
-from modelport.tracking.store import engine as store_engine
+from modelport.tracking.store import database
 from modelport.tracking.store.models import Base
 
 
 def test_head_revision_is_the_newest_migration_script() -> None:
     from alembic.config import Config
 
-    config = Config(str(store_engine.ALEMBIC_INI))
-    config.set_main_option("script_location", str(store_engine.MIGRATIONS_DIR))
-    assert ScriptDirectory.from_config(config).get_current_head() == store_engine.HEAD_REVISION
+    config = Config(str(database.ALEMBIC_INI))
+    config.set_main_option("script_location", str(database.MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == database.HEAD_REVISION
 
 
 def test_the_schema_is_created_on_first_use_and_recorded(store_uri: str, tmp_path: Path) -> None:
     TrackingClient(store_uri, artifact_root=tmp_path / "artifacts").search_experiments()
     engine = create_engine(store_uri)
     with engine.connect() as connection:
-        assert store_engine.current_revision(connection) == store_engine.HEAD_REVISION
+        assert database.current_revision(connection) == database.HEAD_REVISION
         # The ORM classes describe exactly the migrated schema.
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()
@@ -37,8 +37,8 @@ def test_the_schema_is_created_on_first_use_and_recorded(store_uri: str, tmp_pat
 def test_a_database_at_the_first_revision_upgrades_with_its_data(
     store_uri: str, tmp_path: Path
 ) -> None:
-    engine = store_engine.create_store_engine(store_uri)
-    store_engine.upgrade(engine, "0001")
+    engine = database.create_store_engine(store_uri)
+    database.upgrade(engine, "0001")
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -61,7 +61,7 @@ def test_a_database_at_the_first_revision_upgrades_with_its_data(
             ),
             {"run": "a" * 32},
         )
-        assert store_engine.current_revision(connection) == "0001"
+        assert database.current_revision(connection) == "0001"
     engine.dispose()
 
     client = TrackingClient(store_uri, artifact_root=tmp_path / "artifacts")  # upgrades
@@ -74,7 +74,7 @@ def test_a_database_at_the_first_revision_upgrades_with_its_data(
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
-    engine = store_engine.create_store_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    engine = database.create_store_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
@@ -89,19 +89,17 @@ def test_a_database_newer_than_this_modelport_is_refused(tmp_path: Path) -> None
         connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
         connection.execute(text("INSERT INTO alembic_version VALUES ('9999')"))
     engine.dispose()
-    with pytest.raises(store_engine.StoreError, match="revision 9999, newer"):
+    with pytest.raises(database.StoreError, match="revision 9999, newer"):
         TrackingClient(uri)
 
 
 def test_an_invalid_database_uri_is_rejected_with_the_accepted_forms() -> None:
     with pytest.raises(InvalidRequestError, match="postgresql\\+psycopg://"):
-        store_engine.create_store_engine("not a url")
+        database.create_store_engine("not a url")
 
 
 def test_an_unreachable_database_raises_a_store_error(tmp_path: Path) -> None:
-    with pytest.raises(
-        store_engine.StoreError, match="Cannot open the tracking database"
-    ) as caught:
+    with pytest.raises(database.StoreError, match="Cannot open the tracking database") as caught:
         TrackingClient("postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none?connect_timeout=2")
     assert "s3cret" not in caught.value.message
     assert caught.value.status_code == 503
@@ -136,7 +134,7 @@ def test_a_database_locked_for_too_long_fails_with_a_store_error_in_bounded_time
     import sqlite3
     import time
 
-    monkeypatch.setattr(store_engine, "BUSY_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.3)
     client = TrackingClient(f"sqlite:///{tmp_path / 'short.db'}")
     run = client.create_run(client.create_experiment("exp"))
     for connection in (client.store.engine.raw_connection(),):
@@ -146,7 +144,7 @@ def test_a_database_locked_for_too_long_fails_with_a_store_error_in_bounded_time
     blocker.execute("BEGIN IMMEDIATE")
     started = time.monotonic()
     try:
-        with pytest.raises(store_engine.StoreError, match="stayed busy"):
+        with pytest.raises(database.StoreError, match="stayed busy"):
             client.log_metric(run.run_id, "loss", 1.0)
     finally:
         blocker.execute("ROLLBACK")
