@@ -24,9 +24,9 @@ def peaked(best: int, margin: float = 1.0) -> torch.Tensor:
 
 
 def pick(logits: torch.Tensor, rows: list[RowSampling]) -> list[int]:
-    chosen, failed = sample(logits, rows)
-    assert failed == {}
-    return chosen
+    sampled = sample(logits, rows)
+    assert sampled.failed == {}
+    return sampled.tokens
 
 
 def test_greedy_rows_take_the_argmax() -> None:
@@ -123,7 +123,8 @@ def test_a_row_whose_settings_fail_fails_alone() -> None:
     poison = row(temperature=0.0, logit_bias=((VOCAB + 5, 1.0),))
     sampled_poison = row(seed=2, logit_bias=((VOCAB + 5, 1.0),))
     logits = torch.stack([peaked(3), peaked(5), peaked(7), peaked(1, margin=50.0)])
-    chosen, failed = sample(logits, [row(temperature=0.0), poison, sampled_poison, row(seed=4)])
+    sampled = sample(logits, [row(temperature=0.0), poison, sampled_poison, row(seed=4)])
+    chosen, failed = sampled.tokens, sampled.failed
     assert set(failed) == {1, 2} and all(isinstance(e, IndexError) for e in failed.values())
     assert chosen[0] == 3 and chosen[3] == 1
 

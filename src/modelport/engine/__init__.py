@@ -25,13 +25,47 @@ that request only (see docs/engine.md, "Isolation").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import Field
 
 from modelport.settings import Settings
 
 FinishReason = Literal["stop", "length"]
+
+if TYPE_CHECKING:
+    import torch
+
+
+class RowConstraint(Protocol):
+    """One sequence's grammar state (``modelport.structured.grammar`` implements it)."""
+
+    @property
+    def done(self) -> bool:
+        """Complete: the sequence ends with "stop"."""
+        ...
+
+    def allowed(self) -> torch.Tensor:
+        """Bool over the vocabulary: the tokens allowed next."""
+        ...
+
+    def advance(self, token: int) -> None: ...
+
+
+class Constraint(Protocol):
+    """A compiled grammar; each of a request's ``n`` sequences gets its own row state."""
+
+    def new_row(self) -> RowConstraint: ...
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """The log-probability of a generated token, and the ``top`` alternatives (best first), in
+    the distribution it was drawn from (see docs/engine.md, "Logprobs")."""
+
+    token_id: int
+    logprob: float
+    top: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +83,10 @@ class SamplingParams:
     n: int = 1
     # (token id, bias) pairs added to the logits before sampling (OpenAI: -100 bans, 100 forces)
     logit_bias: tuple[tuple[int, float], ...] = ()
+    # a grammar the output must follow (response_format, forced tool calls)
+    constraint: Constraint | None = None
+    # report each token's logprob and this many alternatives (0-20); None: no logprobs
+    logprobs: int | None = None
 
 
 @dataclass
@@ -59,6 +97,8 @@ class StreamEvent:
     text: str
     token_ids: list[int] = field(default_factory=list)
     finish_reason: FinishReason | None = None
+    # one per token id when the request asked for logprobs
+    logprobs: list[TokenLogprob] | None = None
 
 
 class EngineConfig(Settings):
@@ -84,10 +124,13 @@ from modelport.engine.engine import GenerationEngine  # noqa: E402  (needs the t
 from modelport.engine.handle import GenerationHandle  # noqa: E402
 
 __all__ = [
+    "Constraint",
     "EngineConfig",
     "FinishReason",
     "GenerationEngine",
     "GenerationHandle",
+    "RowConstraint",
     "SamplingParams",
     "StreamEvent",
+    "TokenLogprob",
 ]

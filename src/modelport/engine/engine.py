@@ -24,7 +24,13 @@ from typing import Any
 
 import torch
 
-from modelport.engine import EngineConfig, FinishReason, SamplingParams, StreamEvent
+from modelport.engine import (
+    EngineConfig,
+    FinishReason,
+    SamplingParams,
+    StreamEvent,
+    TokenLogprob,
+)
 from modelport.engine.attention import Joiner, StepPlan, planned, use_packed_attention
 from modelport.engine.cache import BatchCache, PrefixStore, kv_bytes_per_token, new_cache
 from modelport.engine.detok import IncrementalDetokenizer
@@ -68,6 +74,7 @@ class _Sequence:
     sampling: RowSampling
     last_token: int = -1
     unreported: list[int] = field(default_factory=list)
+    unreported_logprobs: list[TokenLogprob] = field(default_factory=list)
 
 
 class GenerationEngine:
@@ -414,12 +421,15 @@ class GenerationEngine:
         generator = None
         if params.seed is not None and params.temperature != 0.0:
             generator = torch.Generator().manual_seed(params.seed + index)
+        constraint = params.constraint.new_row() if params.constraint is not None else None
         return _Sequence(
             request=request,
             index=index,
             detok=IncrementalDetokenizer(self.tokenizer),
             stop=StopMatcher(params.stop),
-            sampling=RowSampling(params, request.handle.completion_tokens[index], generator),
+            sampling=RowSampling(
+                params, request.handle.completion_tokens[index], generator, constraint
+            ),
         )
 
     def _accept(self, sequences: list[_Sequence], logits: torch.Tensor) -> list[int]:
@@ -428,15 +438,15 @@ class GenerationEngine:
         A sequence whose own sampling or text handling fails fails its request (all of its
         sequences leave); the rest of the batch goes on.
         """
-        tokens, failed = sample(logits, [seq.sampling for seq in sequences])
-        for i, exc in failed.items():
+        sampled = sample(logits, [seq.sampling for seq in sequences])
+        for i, exc in sampled.failed.items():
             self._fail_request(sequences[i].request, exc)
         keep: list[int] = []
-        for i, (seq, token) in enumerate(zip(sequences, tokens, strict=True)):
+        for i, (seq, token) in enumerate(zip(sequences, sampled.tokens, strict=True)):
             if seq.request.failed:
                 continue
             try:
-                finished = self._advance(seq, token) is not None
+                finished = self._advance(seq, token, sampled.logprobs.get(i)) is not None
             except Exception as exc:
                 self._fail_request(seq.request, exc)
                 continue
@@ -459,18 +469,29 @@ class GenerationEngine:
             self._running_requests -= 1
         self._outbox.append((request.handle, error))
 
-    def _advance(self, seq: _Sequence, token: int) -> FinishReason | None:
+    def _advance(
+        self, seq: _Sequence, token: int, logprob: TokenLogprob | None = None
+    ) -> FinishReason | None:
         reason: FinishReason | None = None
+        constraint = seq.sampling.constraint
         if token in self.eos_token_ids:
             text = seq.stop.feed(seq.detok.flush())
             reason = "stop"
         else:
             seq.sampling.generated.append(token)
             seq.unreported.append(token)
+            if logprob is not None:
+                seq.unreported_logprobs.append(logprob)
             seq.last_token = token
             self._tokens_generated += 1
+            if constraint is not None:
+                constraint.advance(token)
             text = seq.stop.feed(seq.detok.add(token))
             if seq.stop.stopped:
+                reason = "stop"
+            elif constraint is not None and constraint.done:
+                # the grammar is complete (the closing brace of a JSON object): nothing may follow
+                text += seq.stop.feed(seq.detok.flush())
                 reason = "stop"
             elif len(seq.sampling.generated) >= seq.request.max_new_tokens:
                 text += seq.stop.feed(seq.detok.flush())
@@ -480,7 +501,12 @@ class GenerationEngine:
         if reason is None and not text:
             return None
         handle = seq.request.handle
-        self._outbox.append((handle, StreamEvent(seq.index, text, seq.unreported, reason)))
+        logprobs = None
+        if seq.request.params.logprobs is not None:
+            logprobs, seq.unreported_logprobs = seq.unreported_logprobs, []
+        self._outbox.append(
+            (handle, StreamEvent(seq.index, text, seq.unreported, reason, logprobs))
+        )
         seq.unreported = []
         if reason is not None:
             handle.finish_reasons[seq.index] = reason

@@ -10,11 +10,11 @@ else shares the batch.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-from modelport.engine import SamplingParams
+from modelport.engine import RowConstraint, SamplingParams, TokenLogprob
 from modelport.errors import InvalidRequestError
 
 # A seed outside 64 bits overflows torch.Generator.manual_seed.
@@ -66,6 +66,12 @@ def validate(params: SamplingParams, *, max_batch_size: int) -> None:
         )
     if not isinstance(params.stop, tuple) or not all(isinstance(s, str) and s for s in params.stop):
         raise bad("stop", f"stop must be a tuple of non-empty strings, got {params.stop!r}")
+    if params.logprobs is not None and (
+        isinstance(params.logprobs, bool)
+        or not isinstance(params.logprobs, int)
+        or not 0 <= params.logprobs <= 20
+    ):
+        raise bad("top_logprobs", f"top_logprobs must be 0 to 20, got {params.logprobs!r}")
     if any(len(s) > MAX_STOP_LENGTH for s in params.stop):
         raise bad("stop", f"stop strings may have at most {MAX_STOP_LENGTH} characters")
 
@@ -85,39 +91,61 @@ class RowSampling:
     params: SamplingParams
     generated: list[int]
     generator: torch.Generator | None
+    constraint: RowConstraint | None = None
 
 
-def sample(logits: torch.Tensor, rows: list[RowSampling]) -> tuple[list[int], dict[int, Exception]]:
-    """Pick one token per row of ``logits`` (shape ``[rows, vocab]``, float32).
+@dataclass
+class Sampled:
+    """One step's choice for every row: ``tokens``; ``failed``: the rows whose own settings
+    made the choice fail (each fails its request alone); ``logprobs`` for the rows that ask."""
 
-    Returns the tokens and, for rows whose own settings made the choice fail, the error: such a
-    row fails its request alone, the others of the batch have their token.
-    """
-    chosen: list[int] = [0] * len(rows)
-    failed: dict[int, Exception] = {}
+    tokens: list[int]
+    failed: dict[int, Exception] = field(default_factory=dict)
+    logprobs: dict[int, TokenLogprob] = field(default_factory=dict)
+
+
+def sample(logits: torch.Tensor, rows: list[RowSampling]) -> Sampled:
+    """Pick one token per row of ``logits`` (shape ``[rows, vocab]``, float32)."""
+    out = Sampled([0] * len(rows))
     for i, row in enumerate(rows):
         try:
             _adjust(logits, i, row)
         except Exception as exc:  # this row's settings; the batch goes on
-            failed[i] = exc
+            out.failed[i] = exc
 
-    greedy = [i for i, row in enumerate(rows) if row.params.temperature == 0.0 and i not in failed]
+    greedy = [
+        i for i, row in enumerate(rows) if row.params.temperature == 0.0 and i not in out.failed
+    ]
     if greedy:
         picked = logits[greedy].argmax(dim=-1).tolist()
         for i, token in zip(greedy, picked, strict=True):
-            chosen[i] = int(token)
+            out.tokens[i] = int(token)
+            top = rows[i].params.logprobs
+            if top is not None:
+                out.logprobs[i] = _logprob(logits[i], int(token), top)
     for i, row in enumerate(rows):
-        if row.params.temperature != 0.0 and i not in failed:
+        if row.params.temperature != 0.0 and i not in out.failed:
             try:
-                chosen[i] = _sample_row(logits[i], row)
+                token, scores = _sample_row(logits[i], row)
+                out.tokens[i] = token
+                top = row.params.logprobs
+                if top is not None:
+                    out.logprobs[i] = _logprob(scores, token, top)
             except Exception as exc:
-                failed[i] = exc
-    return chosen, failed
+                out.failed[i] = exc
+    return out
 
 
 def _adjust(logits: torch.Tensor, i: int, row: RowSampling) -> None:
-    """Row ``i``'s logit bias, then its presence and frequency penalties, in place."""
+    """Row ``i``'s grammar mask, logit bias, then its presence and frequency penalties, in place."""
     p = row.params
+    if row.constraint is not None:
+        allowed = row.constraint.allowed()
+        width = min(allowed.shape[0], logits.shape[-1])
+        logits[i, :width].masked_fill_(~allowed[:width], -math.inf)
+        logits[i, width:] = -math.inf
+        if not bool(allowed[:width].any()):
+            raise RuntimeError("the grammar allows no token here")
     if p.logit_bias:
         ids = torch.tensor([token for token, _ in p.logit_bias], dtype=torch.long)
         biases = torch.tensor([bias for _, bias in p.logit_bias], dtype=logits.dtype)
@@ -131,7 +159,21 @@ def _adjust(logits: torch.Tensor, i: int, row: RowSampling) -> None:
         )
 
 
-def _sample_row(logits: torch.Tensor, row: RowSampling) -> int:
+def _logprob(scores: torch.Tensor, token: int, top: int) -> TokenLogprob:
+    """``token``'s log-probability under ``softmax(scores)`` and the ``top`` best alternatives."""
+    logprobs = torch.log_softmax(scores, dim=-1)
+    alternatives: tuple[tuple[int, float], ...] = ()
+    if top:
+        values, ids = torch.topk(logprobs, min(top, logprobs.shape[-1]))
+        alternatives = tuple(
+            (int(t), float(v)) for t, v in zip(ids.tolist(), values.tolist(), strict=True)
+        )
+    return TokenLogprob(token, float(logprobs[token]), alternatives)
+
+
+def _sample_row(logits: torch.Tensor, row: RowSampling) -> tuple[int, torch.Tensor]:
+    """A draw from the row's distribution; returns the token and the scores it was drawn from
+    (temperature applied, tokens outside top-k / top-p at -inf)."""
     p = row.params
     scores = logits / p.temperature
     if p.top_k:
@@ -146,4 +188,4 @@ def _sample_row(logits: torch.Tensor, row: RowSampling) -> int:
         drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
         scores = scores.masked_fill(drop, -math.inf)
     probs = torch.softmax(scores, dim=-1)
-    return int(torch.multinomial(probs, 1, generator=row.generator).item())
+    return int(torch.multinomial(probs, 1, generator=row.generator).item()), scores

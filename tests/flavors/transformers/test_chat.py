@@ -225,8 +225,13 @@ def test_closing_a_stream_cancels_the_generation(tiny_chat: Any) -> None:
 @pytest.mark.parametrize(
     ("extra", "error", "message"),
     [
-        ({"logprobs": True}, UnsupportedFeatureError, "logprobs"),
-        ({"response_format": {"type": "json_object"}}, UnsupportedFeatureError, "response_format"),
+        ({"top_logprobs": 3}, InvalidRequestError, "top_logprobs needs logprobs"),
+        ({"top_logprobs": 21, "logprobs": True}, InvalidRequestError, "top_logprobs"),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"schema": {"type": 1}}}},
+            InvalidRequestError,
+            "not a valid JSON Schema",
+        ),
         (
             {"tools": [{"type": "function", "function": {"name": "f"}}]},
             UnsupportedFeatureError,

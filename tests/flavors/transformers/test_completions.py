@@ -101,10 +101,35 @@ def test_completion_stream_equals_the_response(completions: Any) -> None:
 def test_completion_bad_requests(completions: Any) -> None:
     with pytest.raises(UnsupportedFeatureError, match="suffix"):
         completions.predict({"prompt": "Hi", "suffix": "end"})
-    with pytest.raises(UnsupportedFeatureError, match="logprobs"):
-        completions.predict({"prompt": "Hi", "logprobs": 2})
+    with pytest.raises(UnsupportedFeatureError, match="echo or logprobs"):
+        completions.predict({"prompt": "Hi", "logprobs": 2, "echo": True})
+    with pytest.raises(InvalidRequestError, match="logprobs"):
+        completions.predict({"prompt": "Hi", "logprobs": 6})
     with pytest.raises(InvalidRequestError, match="prompt"):
         completions.predict({"prompt": []})
+
+
+def test_completion_logprobs_are_the_legacy_shape(completions: Any) -> None:
+    request = {"prompt": "Once", "max_tokens": 6, "temperature": 0, "logprobs": 2}
+    choice = completions.predict(request)["choices"][0]
+    logprobs = choice["logprobs"]
+    assert len(logprobs["tokens"]) == len(logprobs["token_logprobs"]) == 6
+    assert "".join(logprobs["tokens"]) == choice["text"]
+    assert logprobs["text_offset"] == [
+        sum(len(t) for t in logprobs["tokens"][:i]) for i in range(6)
+    ]
+    for token, logprob, top in zip(
+        logprobs["tokens"], logprobs["token_logprobs"], logprobs["top_logprobs"], strict=True
+    ):
+        assert len(top) == 2 and max(top.values()) == pytest.approx(logprob)  # greedy
+        assert top[token] == pytest.approx(logprob)
+    streamed = [
+        c["choices"][0]["logprobs"]
+        for c in completions.predict_stream(request)
+        if c["choices"] and c["choices"][0].get("logprobs")
+    ]
+    assert [t for part in streamed for t in part["tokens"]] == logprobs["tokens"]
+    assert [o for part in streamed for o in part["text_offset"]] == logprobs["text_offset"]
 
 
 def test_text_generation_takes_strings_and_gives_strings(text_generation: Any) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from modelport.errors import UnsupportedFeatureError
-from modelport.flavors.transformers.lm import UsesLM
+from modelport.engine import TokenLogprob
+from modelport.flavors.transformers.lm import CausalLM, UsesLM, shown_logprob
 from modelport.flavors.transformers.template import render_chat
 from modelport.model import ChatModel, Context
+from modelport.structured.grammar import response_format_grammar
 from modelport.types import (
     ChatChoice,
     ChatChoiceDelta,
@@ -19,20 +20,36 @@ from modelport.types import (
     ChatParams,
     Usage,
 )
-from modelport.types.chat import new_id, now
+from modelport.types.chat import ChoiceLogprobs, TopLogprob, new_id, now
+from modelport.types.chat import TokenLogprob as WireTokenLogprob
 
 
 def _as_messages(messages: Any) -> list[ChatMessage]:
     return [ChatMessage.parse(m) for m in messages]
 
 
-def _check_format(params: ChatParams) -> None:
-    if params.response_format is not None and params.response_format.type != "text":
-        raise UnsupportedFeatureError(
-            f"response_format '{params.response_format.type}' cannot be enforced by this model; "
-            "use response_format {'type': 'text'} or leave it out",
-            param="response_format",
-        )
+def chat_logprobs(lm: CausalLM, items: list[TokenLogprob] | None) -> ChoiceLogprobs | None:
+    """The engine's logprobs as OpenAI's ``choices[i].logprobs`` (``content``: one per token)."""
+    if items is None:
+        return None
+
+    def entry(token_id: int, logprob: float) -> dict[str, Any]:
+        raw = lm.token_bytes(token_id)
+        return {
+            "token": raw.decode("utf-8", "replace"),
+            "bytes": list(raw),
+            "logprob": shown_logprob(logprob),
+        }
+
+    return ChoiceLogprobs(
+        content=[
+            WireTokenLogprob(
+                **entry(item.token_id, item.logprob),
+                top_logprobs=[TopLogprob(**entry(t, lp)) for t, lp in item.top],
+            )
+            for item in items
+        ]
+    )
 
 
 class TransformersChatModel(UsesLM, ChatModel):
@@ -42,9 +59,9 @@ class TransformersChatModel(UsesLM, ChatModel):
         params = params if params is not None else ChatParams()
         if not isinstance(params, ChatParams):
             params = ChatParams.parse(params)
-        _check_format(params)
+        grammar = response_format_grammar(params.response_format)
         prompt_ids = render_chat(self.lm.tokenizer, _as_messages(messages), params)
-        sampling = self.lm.sampling_params(params, len(prompt_ids), params.token_limit)
+        sampling = self.lm.sampling_params(params, len(prompt_ids), params.token_limit, grammar)
         return prompt_ids, sampling
 
     def predict(
@@ -59,6 +76,7 @@ class TransformersChatModel(UsesLM, ChatModel):
                     index=choice.index,
                     message=ChatMessage(role="assistant", content=choice.text),
                     finish_reason=choice.finish_reason,
+                    logprobs=chat_logprobs(self.lm, choice.logprobs),
                 )
                 for choice in result.choices
             ],
@@ -90,7 +108,7 @@ class TransformersChatModel(UsesLM, ChatModel):
                     ]
                 )
             for event in handle:
-                if not event.text and event.finish_reason is None:
+                if not event.text and event.finish_reason is None and not event.logprobs:
                     continue
                 yield chunk(
                     choices=[
@@ -98,6 +116,7 @@ class TransformersChatModel(UsesLM, ChatModel):
                             index=event.index,
                             delta=ChatChoiceDelta(content=event.text or None),
                             finish_reason=event.finish_reason,
+                            logprobs=chat_logprobs(self.lm, event.logprobs),
                         )
                     ]
                 )

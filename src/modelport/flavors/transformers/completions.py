@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from modelport.engine import TokenLogprob
 from modelport.errors import InvalidRequestError, UnsupportedFeatureError
-from modelport.flavors.transformers.lm import CausalLM, UsesLM
+from modelport.flavors.transformers.lm import CausalLM, UsesLM, shown_logprob
 from modelport.flavors.transformers.template import encode_prompt
 from modelport.model import CompletionModel, Context, PythonModel
 from modelport.types import (
@@ -17,6 +18,7 @@ from modelport.types import (
     Usage,
 )
 from modelport.types.chat import new_id, now
+from modelport.types.completions import CompletionLogprobs
 
 
 def _check(params: CompletionParams) -> None:
@@ -25,6 +27,38 @@ def _check(params: CompletionParams) -> None:
             "'suffix' (fill-in-the-middle) is not supported by this model; leave it out",
             param="suffix",
         )
+    if params.echo and params.logprobs is not None:
+        raise UnsupportedFeatureError(
+            "logprobs of the echoed prompt are not computed; use echo or logprobs, not both",
+            param="logprobs",
+        )
+
+
+def completion_logprobs(
+    lm: CausalLM, items: list[TokenLogprob] | None, offset: int = 0
+) -> tuple[CompletionLogprobs | None, int]:
+    """The legacy completions ``logprobs`` object for ``items``, whose first token starts at
+    character ``offset`` of the choice's text; returns it and the offset after the last token."""
+    if items is None:
+        return None, offset
+    tokens, offsets = [], []
+    for item in items:
+        tokens.append(lm.token_bytes(item.token_id).decode("utf-8", "replace"))
+        offsets.append(offset)
+        offset += len(tokens[-1])
+    top = [
+        {lm.token_bytes(t).decode("utf-8", "replace"): shown_logprob(lp) for t, lp in item.top}
+        for item in items
+    ]
+    return (
+        CompletionLogprobs(
+            tokens=tokens,
+            token_logprobs=[shown_logprob(item.logprob) for item in items],
+            top_logprobs=top,
+            text_offset=offsets,
+        ),
+        offset,
+    )
 
 
 def _submit_all(lm: CausalLM, prompts: Sequence[str], params: CompletionParams) -> list[Any]:
@@ -66,6 +100,7 @@ class TransformersCompletionModel(UsesLM, CompletionModel):
                         index=i * params.n + choice.index,
                         text=(prompts[i] if params.echo else "") + choice.text,
                         finish_reason=choice.finish_reason,
+                        logprobs=completion_logprobs(self.lm, choice.logprobs)[0],
                     )
                     for choice in result.choices
                 ]
@@ -85,12 +120,21 @@ class TransformersCompletionModel(UsesLM, CompletionModel):
         handles = _submit_all(self.lm, prompts, params)
         chunk_id, created, name = new_id("cmpl"), now(), self.lm.model_name
 
-        def chunk(index: int, text: str, finish_reason: str | None) -> CompletionChunk:
+        def chunk(
+            index: int,
+            text: str,
+            finish_reason: str | None,
+            logprobs: CompletionLogprobs | None = None,
+        ) -> CompletionChunk:
             return CompletionChunk(
                 id=chunk_id,
                 created=created,
                 model=name,
-                choices=[CompletionChoice(index=index, text=text, finish_reason=finish_reason)],
+                choices=[
+                    CompletionChoice(
+                        index=index, text=text, finish_reason=finish_reason, logprobs=logprobs
+                    )
+                ],
             )
 
         finished = False
@@ -100,9 +144,15 @@ class TransformersCompletionModel(UsesLM, CompletionModel):
                 if params.echo:
                     for j in range(params.n):
                         yield chunk(i * params.n + j, prompts[i], None)
+                offsets = [0] * params.n
                 for event in handle:
-                    if event.text or event.finish_reason is not None:
-                        yield chunk(i * params.n + event.index, event.text, event.finish_reason)
+                    if event.text or event.finish_reason is not None or event.logprobs:
+                        logprobs, offsets[event.index] = completion_logprobs(
+                            self.lm, event.logprobs, offsets[event.index]
+                        )
+                        yield chunk(
+                            i * params.n + event.index, event.text, event.finish_reason, logprobs
+                        )
             finished = True
             yield CompletionChunk(
                 id=chunk_id,

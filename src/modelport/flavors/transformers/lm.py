@@ -15,10 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modelport.engine import EngineConfig, SamplingParams
-from modelport.errors import ContextLengthExceededError, UnsupportedFeatureError
+from modelport.engine import EngineConfig, SamplingParams, TokenLogprob
+from modelport.errors import (
+    ContextLengthExceededError,
+    InvalidRequestError,
+)
 from modelport.flavors.transformers.config import DEFAULT_MAX_NEW_TOKENS
 from modelport.model import Context
+from modelport.structured.grammar import Grammars
 
 # tokenizers without a real limit report a huge model_max_length
 _NO_LIMIT = 10**8
@@ -30,6 +34,8 @@ class GeneratedChoice:
     text: str
     finish_reason: str
     completion_tokens: int
+    # per generated token, when the request asked for logprobs
+    logprobs: list[TokenLogprob] | None = None
 
 
 @dataclass
@@ -83,6 +89,11 @@ class CausalLM:
         self.load_seconds = 0.0
         self.engine = GenerationEngine(model, tokenizer, engine_config or EngineConfig())
         self._finalizer = weakref.finalize(self, self.engine.shutdown)
+        self.grammars = Grammars(
+            tokenizer,
+            vocab_size=self.engine.vocab_size,
+            eos_token_ids=sorted(self.engine.eos_token_ids),
+        )
 
     def close(self) -> None:
         """Stop the engine (idempotent)."""
@@ -126,14 +137,18 @@ class CausalLM:
         return min(limit, room)
 
     def sampling_params(
-        self, params: Any, prompt_tokens: int, requested: int | None
+        self,
+        params: Any,
+        prompt_tokens: int,
+        requested: int | None,
+        grammar: str | None = None,
     ) -> SamplingParams:
-        """OpenAI request params (``ChatParams`` or ``CompletionParams``) → ``SamplingParams``."""
-        if params.logprobs or getattr(params, "top_logprobs", None):
-            raise UnsupportedFeatureError(
-                "logprobs are not supported by the transformers flavor yet; leave 'logprobs' unset",
-                param="logprobs",
-            )
+        """OpenAI request params (``ChatParams`` or ``CompletionParams``) → ``SamplingParams``.
+
+        ``grammar``: what the output must follow (``modelport.structured.grammar``), compiled
+        here, in the caller's thread, so that the engine's loop never waits for a compile.
+        """
+        constraint = self.grammars.constraint(grammar) if grammar is not None else None
         param = "max_completion_tokens" if getattr(params, "max_completion_tokens", None) else None
         return SamplingParams(
             max_new_tokens=self.token_limit(prompt_tokens, requested, param or "max_tokens"),
@@ -149,7 +164,13 @@ class CausalLM:
                 (int(token), float(bias))
                 for token, bias in (getattr(params, "logit_bias", None) or {}).items()
             ),
+            constraint=constraint,
+            logprobs=requested_logprobs(params),
         )
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The exact bytes of one token (a token may hold part of a UTF-8 character)."""
+        return bytes(self.grammars.lltokenizer().decode_bytes([token_id]))
 
     # --- generation -------------------------------------------------------------------------
 
@@ -171,9 +192,12 @@ class CausalLM:
     def collect(handle: Any, n: int) -> Generation:
         texts = [""] * n
         reasons = ["stop"] * n
+        logprobs: list[list[TokenLogprob] | None] = [None] * n
         try:
             for event in handle:
                 texts[event.index] += event.text
+                if event.logprobs is not None:
+                    logprobs[event.index] = (logprobs[event.index] or []) + event.logprobs
                 if event.finish_reason is not None:
                     reasons[event.index] = event.finish_reason
         except BaseException:
@@ -183,12 +207,41 @@ class CausalLM:
         return Generation(
             choices=[
                 GeneratedChoice(
-                    index=i, text=texts[i], finish_reason=reasons[i], completion_tokens=counts[i]
+                    index=i,
+                    text=texts[i],
+                    finish_reason=reasons[i],
+                    completion_tokens=counts[i],
+                    logprobs=logprobs[i],
                 )
                 for i in range(n)
             ],
             prompt_tokens=int(handle.prompt_tokens),
         )
+
+
+# What OpenAI reports for a token that had no chance (JSON has no -Infinity).
+LOGPROB_FLOOR = -9999.0
+
+
+def shown_logprob(logprob: float) -> float:
+    """A logprob as the API shows it: -inf (a token the grammar or top-k ruled out) is -9999."""
+    return max(logprob, LOGPROB_FLOOR)
+
+
+def requested_logprobs(params: Any) -> int | None:
+    """How many alternatives per token the request asks for; None: no logprobs.
+
+    Chat: ``logprobs: true`` with ``top_logprobs`` 0-20 (``top_logprobs`` alone is a 400, as in
+    OpenAI's API). Completions: the legacy ``logprobs: N`` (0-5).
+    """
+    if not hasattr(params, "top_logprobs"):  # completions
+        logprobs = getattr(params, "logprobs", None)
+        return None if logprobs is None else int(logprobs)
+    if not params.logprobs:
+        if params.top_logprobs:
+            raise InvalidRequestError("top_logprobs needs logprobs: true", param="top_logprobs")
+        return None
+    return int(params.top_logprobs or 0)
 
 
 class UsesLM:
