@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -132,3 +133,58 @@ def test_unbatched_server_answers_too(demo_model_uri: str) -> None:
         assert loaded.unwrap_python_model().lm.engine.config.batching is False
     finally:
         stop_server(running, thread)
+
+
+CITY = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "maxLength": 20},
+        "country": {"type": "string", "maxLength": 20},
+        "population_millions": {"type": "integer", "minimum": 0, "maximum": 50},
+    },
+    "required": ["city", "country", "population_millions"],
+    "additionalProperties": False,
+}
+
+
+def test_openai_sdk_structured_output_and_logprobs(demo_server: RunningServer) -> None:
+    import jsonschema
+
+    ask = [{"role": "user", "content": "Describe Paris as JSON with its country and population."}]
+    with openai.OpenAI(base_url=demo_server.v1, api_key="x", max_retries=0) as client:
+        reply = client.chat.completions.create(
+            model="demo",
+            messages=ask,
+            temperature=0,
+            max_tokens=60,
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "city", "schema": CITY, "strict": True},
+            },
+        )
+        content = reply.choices[0].message.content or ""
+        assert reply.choices[0].finish_reason == "stop"
+        jsonschema.validate(json.loads(content), CITY)
+        assert "Paris" in content
+
+        with_logprobs = client.chat.completions.create(
+            model="demo",
+            messages=FRANCE,
+            temperature=0,
+            max_tokens=5,
+            logprobs=True,
+            top_logprobs=2,
+        )
+        entries = with_logprobs.choices[0].logprobs.content  # type: ignore[union-attr]
+        assert entries is not None and len(entries) == 5
+        assert all(e.top_logprobs[0].token == e.token for e in entries)
+
+        bad = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "nope"}}}
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(
+                model="demo",
+                messages=FRANCE,
+                max_tokens=5,
+                response_format=bad,  # type: ignore[arg-type]
+            )
+        assert caught.value.body["param"] == "response_format"  # type: ignore[index]
