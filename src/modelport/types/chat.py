@@ -10,7 +10,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict, JsonValue
 
 from modelport.types._base import KeepsNulls, RequestModel, WireModel
 
@@ -27,13 +28,23 @@ def now() -> int:
 
 
 def check_stop(stop: str | list[str] | None) -> str | list[str] | None:
-    """OpenAI's rule: up to 4 stop sequences, none of them empty."""
+    """OpenAI's rule: up to 4 stop sequences, none of them empty (:data:`STOP_SCHEMA`)."""
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     if len(stops) > 4:
         raise ValueError(f"at most 4 stop sequences are accepted, got {len(stops)}")
     if any(s == "" for s in stops):
         raise ValueError("stop sequences must not be empty strings")
     return stop
+
+
+# The JSON schema of ``stop``: what check_stop accepts (the validator keeps its own messages).
+STOP_SCHEMA: JsonDict = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 4},
+        {"type": "null"},
+    ]
+}
 
 
 # --- messages ---------------------------------------------------------------------------------
@@ -59,8 +70,43 @@ class ToolCall(WireModel):
     function: FunctionCall
 
 
+_GIVEN: JsonDict = {"not": {"type": "null"}}
+# What _check_role_fields requires of each role, for the JSON schema.
+_ROLE_RULES: list[JsonValue] = [
+    {
+        "if": {"required": ["role"], "properties": {"role": {"const": "tool"}}},
+        "then": {
+            "required": ["tool_call_id"],
+            "properties": {"tool_call_id": {"type": "string", "minLength": 1}},
+        },
+    },
+    {
+        "if": {
+            "required": ["role"],
+            "properties": {"role": {"enum": ["system", "developer", "user", "tool"]}},
+        },
+        "then": {"required": ["content"], "properties": {"content": _GIVEN}},
+    },
+    {
+        "if": {"required": ["role"], "properties": {"role": {"const": "assistant"}}},
+        "then": {
+            "anyOf": [
+                {"required": ["content"], "properties": {"content": _GIVEN}},
+                {
+                    "required": ["tool_calls"],
+                    "properties": {"tool_calls": {"type": "array", "minItems": 1}},
+                },
+                {"required": ["refusal"], "properties": {"refusal": _GIVEN}},
+            ]
+        },
+    },
+]
+
+
 class ChatMessage(WireModel):
     """One message of a conversation."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": _ROLE_RULES})
 
     role: Role
     content: str | list[ContentPart] | None = None
@@ -156,7 +202,7 @@ class ChatParams(StopAndUsage, RequestModel):
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     response_format: ResponseFormat | None = None
     seed: int | None = None
-    stop: str | list[str] | None = None
+    stop: str | list[str] | None = Field(default=None, json_schema_extra=STOP_SCHEMA)
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float = Field(default=1.0, ge=0.0, le=2.0)
@@ -184,7 +230,7 @@ class ChatParams(StopAndUsage, RequestModel):
 class ChatCompletionRequest(ChatParams):
     """A chat request: ``messages`` (at least one), an optional ``model`` name and the params."""
 
-    messages: list[ChatMessage]
+    messages: list[ChatMessage] = Field(json_schema_extra={"minItems": 1})
     model: str | None = None
 
     @field_validator("messages")

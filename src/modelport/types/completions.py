@@ -7,7 +7,15 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from modelport.types._base import KeepsNulls, RequestModel, WireModel
-from modelport.types.chat import StopAndUsage, StreamOptions, Usage, check_stop, new_id, now
+from modelport.types.chat import (
+    STOP_SCHEMA,
+    StopAndUsage,
+    StreamOptions,
+    Usage,
+    check_stop,
+    new_id,
+    now,
+)
 
 
 class CompletionParams(StopAndUsage, RequestModel):
@@ -20,7 +28,7 @@ class CompletionParams(StopAndUsage, RequestModel):
     n: int = Field(default=1, ge=1, le=128)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     seed: int | None = None
-    stop: str | list[str] | None = None
+    stop: str | list[str] | None = Field(default=None, json_schema_extra=STOP_SCHEMA)
     stream: bool = False
     stream_options: StreamOptions | None = None
     suffix: str | None = None
@@ -41,7 +49,14 @@ class CompletionRequest(CompletionParams):
     """A completions request: ``prompt`` is a string or a list of strings."""
 
     model: str | None = None
-    prompt: str | list[str]
+    prompt: str | list[str] = Field(
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ]
+        }
+    )
 
     @field_validator("prompt")
     @classmethod
