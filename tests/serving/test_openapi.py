@@ -1,4 +1,4 @@
-"""The OpenAPI document says what the server does: the bounds of the request bodies.
+"""The OpenAPI document says what the server does: bounds, bodies, statuses, media types.
 
 The same bodies go to the validators and to the document's schemas, which must agree on each.
 """
@@ -11,6 +11,7 @@ import jsonschema_rs
 import pytest
 
 from modelport.errors import InvalidRequestError
+from modelport.scoring import parse_invocation
 from modelport.serving import ServerConfig, create_app
 from modelport.types import ChatCompletionRequest, CompletionRequest
 
@@ -134,3 +135,136 @@ def test_the_completions_schema_takes_what_the_validator_takes(
 def test_messages_needs_at_least_one_message(document: dict[str, Any]) -> None:
     messages = document["components"]["schemas"]["ChatCompletionRequest"]["properties"]
     assert messages["messages"]["minItems"] == 1
+
+
+SCORING_BODIES = [
+    ("dataframe_split", {"dataframe_split": {"columns": ["a"], "data": [[1], [2]]}}),
+    ("dataframe_split without data", {"dataframe_split": {"columns": ["a"]}}),
+    ("dataframe_records", {"dataframe_records": [{"a": 1}]}),
+    ("dataframe_records of numbers", {"dataframe_records": [1, 2]}),
+    ("instances", {"instances": [1, 2]}),
+    ("inputs with params", {"inputs": {"text": ["ab"]}, "params": {"scale": 2}}),
+    ("inputs streamed", {"inputs": [1], "stream": True}),
+    ("params that are not an object", {"inputs": [1], "params": [1]}),
+    ("stream that is not a boolean", {"inputs": [1], "stream": "yes"}),
+    ("two formats", {"inputs": [1], "instances": [1]}),
+    ("an unknown key", {"inputs": [1], "extra": 1}),
+    ("no format", {"params": {}}),
+    ("nothing", {}),
+]
+
+
+@pytest.mark.parametrize(("what", "body"), SCORING_BODIES, ids=[b[0] for b in SCORING_BODIES])
+def test_the_invocations_schema_takes_the_scoring_formats(
+    document: dict[str, Any], what: str, body: dict[str, Any]
+) -> None:
+    """A body that no task takes is refused by the schema; one that some task takes matches."""
+    schema = _body_schema(document, "/invocations")
+    taken = any(
+        _accepted(lambda b, task=task: parse_invocation(b, task), body)
+        for task in ("llm/v1/chat", "llm/v1/completions", None)
+    )
+    assert _valid(document, schema, body) == taken
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"messages": [USER], "max_tokens": 8},
+        {"messages": [USER], "params": {"max_tokens": 8}},
+        {"inputs": {"messages": [USER]}},
+        {"prompt": "hi", "max_tokens": 8},
+    ],
+)
+def test_the_invocations_schema_takes_llm_requests(
+    document: dict[str, Any], body: dict[str, Any]
+) -> None:
+    assert _valid(document, _body_schema(document, "/invocations"), body)
+
+
+def test_the_invocations_schema_refuses_an_empty_object(document: dict[str, Any]) -> None:
+    assert not _valid(document, _body_schema(document, "/invocations"), {})
+
+
+def _responses(document: dict[str, Any], path: str, method: str = "get") -> dict[str, Any]:
+    responses: dict[str, Any] = document["paths"][path][method]["responses"]
+    return responses
+
+
+def _is_error_envelope(answer: dict[str, Any]) -> bool:
+    schema = answer["content"]["application/json"]["schema"]
+    return bool(schema == {"$ref": "#/components/schemas/ErrorResponse"})
+
+
+def test_an_unknown_model_id_is_a_documented_404(document: dict[str, Any]) -> None:
+    responses = _responses(document, "/v1/models/{model_id}")
+    assert _is_error_envelope(responses["404"])
+    assert "422" not in responses  # FastAPI's own; the error handlers answer 400
+
+
+@pytest.mark.parametrize(
+    ("path", "statuses"),
+    [
+        ("/v1/chat/completions", {"200", "400", "401", "404", "413", "429", "500", "503", "504"}),
+        ("/v1/completions", {"200", "400", "401", "404", "413", "429", "500", "503", "504"}),
+        ("/invocations", {"200", "400", "401", "404", "413", "429", "500", "503", "504"}),
+        ("/v1/models", {"200", "401", "503"}),
+        ("/v1/models/{model_id}", {"200", "400", "401", "404", "503"}),
+        ("/version", {"200", "401", "503"}),
+        ("/metrics", {"200", "401"}),
+        ("/ping", {"200"}),
+        ("/health", {"200", "503"}),
+    ],
+)
+def test_each_route_documents_the_statuses_it_answers(
+    document: dict[str, Any], path: str, statuses: set[str]
+) -> None:
+    operation = next(iter(document["paths"][path].values()))
+    assert set(operation["responses"]) == statuses
+    for status, answer in operation["responses"].items():
+        assert "X-Request-Id" in answer["headers"]
+        if status.startswith(("4", "5")) and path != "/health":
+            assert _is_error_envelope(answer), status
+    assert _responses(document, "/v1/chat/completions", "post")["429"]["headers"]["Retry-After"]
+
+
+def test_without_an_api_key_no_route_documents_a_401() -> None:
+    document = _document()
+    assert "securitySchemes" not in document["components"]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            assert "401" not in operation["responses"]
+            assert "security" not in operation
+
+
+def test_the_routes_that_need_the_key_say_so(document: dict[str, Any]) -> None:
+    scheme = document["components"]["securitySchemes"]["apiKey"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "security" in document["paths"]["/v1/chat/completions"]["post"]
+    assert "security" not in document["paths"]["/ping"]["get"]
+
+
+@pytest.mark.parametrize("path", ["/ping", "/metrics"])
+def test_text_probes_are_declared_text_plain(document: dict[str, Any], path: str) -> None:
+    assert set(_responses(document, path)["200"]["content"]) == {"text/plain"}
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions", "/invocations"])
+def test_model_routes_declare_their_event_streams(document: dict[str, Any], path: str) -> None:
+    content = _responses(document, path, "post")["200"]["content"]
+    assert set(content) == {"application/json", "text/event-stream"}
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def test_every_reference_resolves(document: dict[str, Any]) -> None:
+    for ref in _refs(document):
+        section, name = ref.removeprefix("#/components/").split("/")
+        assert name in document["components"][section], ref
