@@ -23,9 +23,51 @@ from modelport.signature.coerce import records_to_columns
 from modelport.types import ChatCompletionRequest, CompletionRequest
 from modelport.types._base import RequestModel
 
-__all__ = ["INPUT_FORMATS", "Invocation", "json_type", "parse_invocation", "to_jsonable"]
+__all__ = [
+    "INPUT_FORMATS",
+    "INPUT_SCHEMA",
+    "Invocation",
+    "json_type",
+    "parse_invocation",
+    "to_jsonable",
+]
 
 INPUT_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+# The JSON schema of what _python accepts (the OpenAPI document's scoring input).
+INPUT_SCHEMA: dict[str, Any] = {
+    "title": "ScoringInput",
+    "description": (
+        "The input of a model that is neither a chat nor a completions model: exactly one of "
+        f"{', '.join(INPUT_FORMATS)}, plus optional params and stream. A chat model also takes "
+        "its request wrapped as inputs."
+    ),
+    "type": "object",
+    "properties": {
+        "dataframe_split": {
+            "type": "object",
+            "description": "One list of values per row, one value per column",
+            "required": ["data"],
+            "properties": {
+                "columns": {
+                    "anyOf": [
+                        {"type": "array", "items": {"type": ["string", "integer"]}},
+                        {"type": "null"},
+                    ]
+                },
+                "data": {"type": "array", "items": {"type": "array"}},
+            },
+        },
+        "dataframe_records": {"type": "array", "items": {"type": "object"}},
+        "instances": {},
+        "inputs": {},
+        "params": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+        "stream": {"type": "boolean"},
+        "model": {"type": "string"},
+    },
+    "additionalProperties": False,
+    "oneOf": [{"required": [key]} for key in INPUT_FORMATS],
+}
 
 
 def json_type(value: Any) -> str:

@@ -115,6 +115,14 @@ def shared_server(packages: dict[str, str]) -> Iterator[RunningServer]:
     stop_server(running, thread)
 
 
+@pytest.fixture(scope="module")
+def demo_server(demo_model_uri: str) -> Iterator[RunningServer]:
+    """A server with the real demo model only, named demo."""
+    running, thread = start_server(ServerConfig(models={"demo": demo_model_uri}))
+    yield running
+    stop_server(running, thread)
+
+
 @pytest.fixture
 def http(shared_server: RunningServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=shared_server.url, timeout=30) as client:

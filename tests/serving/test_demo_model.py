@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import openai
@@ -17,13 +16,6 @@ from .conftest import RunningServer, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-@pytest.fixture(scope="module")
-def demo_server(demo_model_uri: str) -> Iterator[RunningServer]:
-    running, thread = start_server(ServerConfig(models={"demo": demo_model_uri}))
-    yield running
-    stop_server(running, thread)
 
 
 def _engine(server: RunningServer) -> dict[str, float]:

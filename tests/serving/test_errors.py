@@ -121,6 +121,23 @@ def test_wrong_method_is_a_405_envelope(http: httpx.Client) -> None:
     _check_envelope(http.get("/v1/chat/completions"), 405, None)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/v1/chat/completions", {"POST"}),
+        ("DELETE", "/invocations", {"POST"}),
+        ("POST", "/ping", {"GET"}),
+        ("PUT", "/v1/models/echo", {"GET"}),
+    ],
+)
+def test_a_405_says_which_methods_are_allowed(
+    http: httpx.Client, method: str, path: str, allowed: set[str]
+) -> None:
+    reply = http.request(method, path)
+    assert reply.status_code == 405
+    assert {m.strip() for m in reply.headers["allow"].split(",")} == allowed
+
+
 def test_several_models_need_a_name(http: httpx.Client) -> None:
     reply = http.post("/v1/chat/completions", json={"messages": MSG})
     _check_envelope(reply, 404, "model")

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from modelport.serving import ServerConfig
-
-from .conftest import RunningServer, start_server, stop_server
+from .conftest import RunningServer
 
 USER = {"role": "user", "content": "Hi"}
 CHAT = "/v1/chat/completions"
@@ -89,13 +86,6 @@ POISONS: list[tuple[str, dict[str, Any]]] = [
     ("n over the batch size", {"n": 100}),
     ("huge temperature", {"temperature": 1e300}),
 ]
-
-
-@pytest.fixture(scope="module")
-def demo_server(demo_model_uri: str) -> Iterator[RunningServer]:
-    running, thread = start_server(ServerConfig(models={"demo": demo_model_uri}))
-    yield running
-    stop_server(running, thread)
 
 
 class Victim(threading.Thread):

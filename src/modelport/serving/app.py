@@ -10,13 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
-from pydantic.json_schema import models_json_schema
 from starlette.middleware.cors import CORSMiddleware
 
 from modelport import __version__
@@ -26,18 +23,19 @@ from modelport.serving.errors import install_error_handlers
 from modelport.serving.limits import Limiter
 from modelport.serving.metrics import Metrics
 from modelport.serving.middleware import GuardMiddleware, RequestContextMiddleware, ServerState
+from modelport.serving.openapi import build_openapi
 from modelport.serving.routes import health, invocations, openai
 from modelport.serving.routes.common import AppContext
 from modelport.serving.served import ServedModels
 from modelport.serving.service import Runtime
-from modelport.types import ChatCompletionRequest, CompletionRequest
 
 log = logging.getLogger("modelport.serving")
 
 DESCRIPTION = (
     "OpenAI-compatible endpoints (`/v1/chat/completions`, `/v1/completions`, `/v1/models`), "
     "the MLflow-compatible `/invocations`, and probes. Errors use the OpenAI envelope "
-    '`{"error": {"message", "type", "param", "code"}}`.'
+    '`{"error": {"message", "type", "param", "code"}}`; a method that a path does not take '
+    "answers 405 with an `Allow` header."
 )
 
 
@@ -107,23 +105,6 @@ def create_app(config: ServerConfig) -> FastAPI:
             expose_headers=["X-Request-Id", "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    has_key = config.api_key is not None
+    app.openapi = lambda: build_openapi(app, api_key=has_key)  # type: ignore[method-assign]
     return app
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus the request bodies the routes parse themselves."""
-    if app.openapi_schema is not None:
-        return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    _, definitions = models_json_schema(
-        [(ChatCompletionRequest, "validation"), (CompletionRequest, "validation")],
-        ref_template="#/components/schemas/{model}",
-    )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for name, definition in definitions.get("$defs", {}).items():
-        components.setdefault(name, definition)
-    app.openapi_schema = schema
-    return schema

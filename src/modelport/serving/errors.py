@@ -76,7 +76,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         )
     else:
         error = InvalidRequestError(str(exc.detail))
-    return error_response(error, status=exc.status_code)
+    response = error_response(error, status=exc.status_code)
+    # Starlette's own headers, e.g. the Allow of a 405 (RFC 9110 requires it)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -29,7 +29,7 @@ log = logging.getLogger("modelport.serving")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Served while draining: liveness and metrics stay up, readiness says 503 on its own.
-_DRAIN_EXEMPT = frozenset({"/ping", "/health", "/metrics"})
+DRAIN_EXEMPT_PATHS = frozenset({"/ping", "/health", "/metrics"})
 _UNTRACKED = frozenset({"/ping", "/health", "/metrics", "/version"})
 
 
@@ -152,7 +152,7 @@ class GuardMiddleware:
         path = scope["path"]
         request_id = scope.get("state", {}).get("request_id", "-")
         try:
-            if self.state.draining and path not in _DRAIN_EXEMPT:
+            if self.state.draining and path not in DRAIN_EXEMPT_PATHS:
                 raise ServiceUnavailableError(
                     "The server is shutting down and takes no new requests"
                 )

@@ -10,7 +10,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict, JsonValue
 
 from modelport.types._base import KeepsNulls, RequestModel, WireModel
 
@@ -49,7 +50,8 @@ TOP_K_MAX = 2**31 - 1
 
 
 def check_stop(stop: str | list[str] | None) -> str | list[str] | None:
-    """OpenAI's rule: up to 4 stop sequences, none of them empty; each at most 1024 characters."""
+    """OpenAI's rule: up to 4 stop sequences, none of them empty; each at most 1024 characters
+    (:data:`STOP_SCHEMA`)."""
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     if len(stops) > 4:
         raise ValueError(f"at most 4 stop sequences are accepted, got {len(stops)}")
@@ -61,6 +63,20 @@ def check_stop(stop: str | list[str] | None) -> str | list[str] | None:
             f"a stop sequence may have at most {MAX_STOP_LENGTH} characters, got one of {longest}"
         )
     return stop
+
+
+# The JSON schema of ``stop``: what check_stop accepts (the validator keeps its own messages).
+STOP_SCHEMA: JsonDict = {
+    "anyOf": [
+        {"type": "string", "minLength": 1, "maxLength": MAX_STOP_LENGTH},
+        {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": MAX_STOP_LENGTH},
+            "maxItems": 4,
+        },
+        {"type": "null"},
+    ]
+}
 
 
 # --- messages ---------------------------------------------------------------------------------
@@ -86,8 +102,43 @@ class ToolCall(WireModel):
     function: FunctionCall
 
 
+_GIVEN: JsonDict = {"not": {"type": "null"}}
+# What _check_role_fields requires of each role, for the JSON schema.
+_ROLE_RULES: list[JsonValue] = [
+    {
+        "if": {"required": ["role"], "properties": {"role": {"const": "tool"}}},
+        "then": {
+            "required": ["tool_call_id"],
+            "properties": {"tool_call_id": {"type": "string", "minLength": 1}},
+        },
+    },
+    {
+        "if": {
+            "required": ["role"],
+            "properties": {"role": {"enum": ["system", "developer", "user", "tool"]}},
+        },
+        "then": {"required": ["content"], "properties": {"content": _GIVEN}},
+    },
+    {
+        "if": {"required": ["role"], "properties": {"role": {"const": "assistant"}}},
+        "then": {
+            "anyOf": [
+                {"required": ["content"], "properties": {"content": _GIVEN}},
+                {
+                    "required": ["tool_calls"],
+                    "properties": {"tool_calls": {"type": "array", "minItems": 1}},
+                },
+                {"required": ["refusal"], "properties": {"refusal": _GIVEN}},
+            ]
+        },
+    },
+]
+
+
 class ChatMessage(WireModel):
     """One message of a conversation."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": _ROLE_RULES})
 
     role: Role
     content: str | list[ContentPart] | None = None
@@ -184,7 +235,7 @@ class ChatParams(StopAndUsage, RequestModel):
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     response_format: ResponseFormat | None = None
     seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
-    stop: str | list[str] | None = None
+    stop: str | list[str] | None = Field(default=None, json_schema_extra=STOP_SCHEMA)
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float = Field(default=1.0, ge=0.0, le=2.0)
@@ -217,7 +268,7 @@ class ChatParams(StopAndUsage, RequestModel):
 class ChatCompletionRequest(ChatParams):
     """A chat request: ``messages`` (at least one), an optional ``model`` name and the params."""
 
-    messages: list[ChatMessage]
+    messages: list[ChatMessage] = Field(json_schema_extra={"minItems": 1})
     model: str | None = None
 
     @field_validator("messages")

@@ -10,6 +10,7 @@ from modelport.types._base import KeepsNulls, RequestModel, WireModel
 from modelport.types.chat import (
     SEED_MAX,
     SEED_MIN,
+    STOP_SCHEMA,
     TOP_K_MAX,
     StopAndUsage,
     StreamOptions,
@@ -32,7 +33,7 @@ class CompletionParams(StopAndUsage, RequestModel):
     n: int = Field(default=1, ge=1, le=128)
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
-    stop: str | list[str] | None = None
+    stop: str | list[str] | None = Field(default=None, json_schema_extra=STOP_SCHEMA)
     stream: bool = False
     stream_options: StreamOptions | None = None
     suffix: str | None = None
@@ -58,7 +59,14 @@ class CompletionRequest(CompletionParams):
     """A completions request: ``prompt`` is a string or a list of strings."""
 
     model: str | None = None
-    prompt: str | list[str]
+    prompt: str | list[str] = Field(
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ]
+        }
+    )
 
     @field_validator("prompt")
     @classmethod

@@ -2,39 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from modelport.serving.openapi import (
+    MODEL_ERRORS,
+    errors,
+    json_answer,
+    json_body,
+    ref,
+    streamed_answer,
+)
 from modelport.serving.routes.common import answer, check_task, context_of, read_object
 from modelport.types import (
+    ChatCompletionChunk,
     ChatCompletionRequest,
     ChatCompletionResponse,
+    CompletionChunk,
     CompletionRequest,
     CompletionResponse,
-    ErrorResponse,
 )
 
 router = APIRouter(tags=["OpenAI"])
 
 
-def request_body(model: type) -> dict[str, Any]:
-    """``openapi_extra`` describing a JSON body by its schema (bodies are parsed by hand)."""
-    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 429, 500, 503, 504)
-}
-
-
 @router.post(
     "/v1/chat/completions",
     summary="Create a chat completion (stream: true answers Server-Sent Events)",
-    openapi_extra=request_body(ChatCompletionRequest),
-    responses={200: {"model": ChatCompletionResponse}, **ERRORS},
+    openapi_extra=json_body(ref(ChatCompletionRequest)),
+    responses={
+        200: streamed_answer(
+            ref(ChatCompletionResponse), ref(ChatCompletionChunk), "One chat.completion"
+        ),
+        **MODEL_ERRORS,
+    },
 )
 async def chat_completions(request: Request) -> Response:
     return await _complete(request, ChatCompletionRequest, "llm/v1/chat")
@@ -43,8 +44,11 @@ async def chat_completions(request: Request) -> Response:
 @router.post(
     "/v1/completions",
     summary="Create a completion, for completions-task models",
-    openapi_extra=request_body(CompletionRequest),
-    responses={200: {"model": CompletionResponse}, **ERRORS},
+    openapi_extra=json_body(ref(CompletionRequest)),
+    responses={
+        200: streamed_answer(ref(CompletionResponse), ref(CompletionChunk), "One text_completion"),
+        **MODEL_ERRORS,
+    },
 )
 async def completions(request: Request) -> Response:
     return await _complete(request, CompletionRequest, "llm/v1/completions")
@@ -60,12 +64,18 @@ async def _complete(
     return await answer(request, served, typed)
 
 
-@router.get("/v1/models", summary="List the served models")
+@router.get(
+    "/v1/models", summary="List the served models", responses={200: json_answer(ref("ModelList"))}
+)
 async def list_models(request: Request) -> JSONResponse:
     models = context_of(request).models
     return JSONResponse({"object": "list", "data": [m.card() for m in models.served()]})
 
 
-@router.get("/v1/models/{model_id:path}", summary="Describe one served model")
+@router.get(
+    "/v1/models/{model_id:path}",
+    summary="Describe one served model",
+    responses={200: json_answer(ref("Model")), **errors(404)},
+)
 async def get_model(request: Request, model_id: str) -> JSONResponse:
     return JSONResponse(context_of(request).models.find(model_id).card())
