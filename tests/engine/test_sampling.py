@@ -143,3 +143,12 @@ def test_out_of_range_seed_and_bias_are_refused(params: dict[str, object], param
     with pytest.raises(InvalidRequestError) as caught:
         validate(SamplingParams(max_new_tokens=4, **params), max_batch_size=4)  # type: ignore[arg-type]
     assert caught.value.param == param
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"temperature": 5e-324}, {"temperature": 1e-45}, {"top_p": 5e-324}, {"top_p": 1e-300}],
+)
+def test_vanishing_temperature_or_top_p_picks_the_best_token(params: dict[str, float]) -> None:
+    logits = torch.stack([peaked(6, margin=3.0), peaked(2, margin=3.0)])
+    assert pick(logits, [row(seed=1, **params), row(seed=2, **params)]) == [6, 2]

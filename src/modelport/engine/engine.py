@@ -35,7 +35,7 @@ from modelport.engine.attention import Joiner, StepPlan, planned, use_packed_att
 from modelport.engine.cache import BatchCache, PrefixStore, kv_bytes_per_token, new_cache
 from modelport.engine.detok import IncrementalDetokenizer
 from modelport.engine.handle import END, GenerationHandle
-from modelport.engine.sampling import RowSampling, sample, validate
+from modelport.engine.sampling import GREEDY_BELOW, RowSampling, sample, validate
 from modelport.engine.stop import StopMatcher
 from modelport.engine.threads import ThreadTuner, candidate_counts
 from modelport.errors import (
@@ -419,7 +419,7 @@ class GenerationEngine:
     def _new_sequence(self, request: _Request, index: int) -> _Sequence:
         params = request.params
         generator = None
-        if params.seed is not None and params.temperature != 0.0:
+        if params.seed is not None and params.temperature >= GREEDY_BELOW:
             generator = torch.Generator().manual_seed(params.seed + index)
         constraint = params.constraint.new_row() if params.constraint is not None else None
         return _Sequence(

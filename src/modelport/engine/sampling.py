@@ -19,6 +19,8 @@ from modelport.errors import InvalidRequestError
 
 # A seed outside 64 bits overflows torch.Generator.manual_seed.
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+# Below this, a temperature divides the logits into infinities: such a row is greedy (its limit).
+GREEDY_BELOW = 1e-5
 # Matching a stop string costs up to its length squared per step, on the shared engine thread.
 MAX_STOP_LENGTH = 1024
 
@@ -113,9 +115,7 @@ def sample(logits: torch.Tensor, rows: list[RowSampling]) -> Sampled:
         except Exception as exc:  # this row's settings; the batch goes on
             out.failed[i] = exc
 
-    greedy = [
-        i for i, row in enumerate(rows) if row.params.temperature == 0.0 and i not in out.failed
-    ]
+    greedy = [i for i, row in enumerate(rows) if _greedy(row) and i not in out.failed]
     if greedy:
         picked = logits[greedy].argmax(dim=-1).tolist()
         for i, token in zip(greedy, picked, strict=True):
@@ -124,7 +124,7 @@ def sample(logits: torch.Tensor, rows: list[RowSampling]) -> Sampled:
             if top is not None:
                 out.logprobs[i] = _logprob(logits[i], int(token), top)
     for i, row in enumerate(rows):
-        if row.params.temperature != 0.0 and i not in out.failed:
+        if not _greedy(row) and i not in out.failed:
             try:
                 token, scores = _sample_row(logits[i], row)
                 out.tokens[i] = token
@@ -134,6 +134,10 @@ def sample(logits: torch.Tensor, rows: list[RowSampling]) -> Sampled:
             except Exception as exc:
                 out.failed[i] = exc
     return out
+
+
+def _greedy(row: RowSampling) -> bool:
+    return row.params.temperature < GREEDY_BELOW
 
 
 def _adjust(logits: torch.Tensor, i: int, row: RowSampling) -> None:
@@ -185,6 +189,7 @@ def _sample_row(logits: torch.Tensor, row: RowSampling) -> tuple[int, torch.Tens
         sorted_probs = torch.softmax(sorted_scores, dim=-1)
         # Keep the smallest set whose mass reaches top_p: drop a token once the mass before it does.
         drop_sorted = (sorted_probs.cumsum(dim=-1) - sorted_probs) >= p.top_p
+        drop_sorted[0] = False  # the most likely token always stays (rounding, a tiny top_p)
         drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
         scores = scores.masked_fill(drop, -math.inf)
     probs = torch.softmax(scores, dim=-1)
