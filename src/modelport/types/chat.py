@@ -66,6 +66,17 @@ def check_stop(stop: str | list[str] | None) -> str | list[str] | None:
 
 
 # The JSON schema of ``stop``: what check_stop accepts (the validator keeps its own messages).
+LOGIT_BIAS_SCHEMA: JsonDict = {
+    "anyOf": [
+        {
+            "type": "object",
+            "propertyNames": {"pattern": "^[0-9]{1,12}$"},
+            "additionalProperties": {"type": "number", "minimum": -100, "maximum": 100},
+        },
+        {"type": "null"},
+    ]
+}
+
 STOP_SCHEMA: JsonDict = {
     "anyOf": [
         {"type": "string", "minLength": 1, "maxLength": MAX_STOP_LENGTH},
@@ -227,7 +238,7 @@ class ChatParams(StopAndUsage, RequestModel):
     """
 
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    logit_bias: dict[str, float] | None = None
+    logit_bias: dict[str, float] | None = Field(default=None, json_schema_extra=LOGIT_BIAS_SCHEMA)
     logprobs: bool | None = None
     max_completion_tokens: int | None = Field(default=None, ge=1)
     max_tokens: int | None = Field(default=None, ge=1)

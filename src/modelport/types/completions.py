@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from modelport.types._base import KeepsNulls, RequestModel, WireModel
 from modelport.types.chat import (
+    LOGIT_BIAS_SCHEMA,
     SEED_MAX,
     SEED_MIN,
     STOP_SCHEMA,
@@ -27,7 +28,7 @@ class CompletionParams(StopAndUsage, RequestModel):
 
     echo: bool = False
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    logit_bias: dict[str, float] | None = None
+    logit_bias: dict[str, float] | None = Field(default=None, json_schema_extra=LOGIT_BIAS_SCHEMA)
     logprobs: int | None = Field(default=None, ge=0, le=5)
     max_tokens: int | None = Field(default=16, ge=1)
     n: int = Field(default=1, ge=1, le=128)
