@@ -10,6 +10,7 @@ import modelport.errors as errors
 from modelport.errors import (
     AlreadyExistsError,
     AuthenticationError,
+    BodyTimeoutError,
     ContextLengthExceededError,
     InvalidRequestError,
     ModelExecutionError,
@@ -36,6 +37,7 @@ EXPECTED = [
     (AuthenticationError, 401, "authentication_error", "invalid_api_key"),
     (NotFoundError, 404, "not_found_error", "not_found"),
     (PayloadTooLargeError, 413, "invalid_request_error", "payload_too_large"),
+    (BodyTimeoutError, 408, "invalid_request_error", "body_timeout"),
     (QueueFullError, 429, "rate_limit_error", "rate_limit_exceeded"),
     (ModelExecutionError, 500, "server_error", "model_error"),
     (ServiceUnavailableError, 503, "service_unavailable", "service_unavailable"),

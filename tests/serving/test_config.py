@@ -17,7 +17,7 @@ from modelport.serving import ServerConfig
         ("max_body_size", 0, "'max_body_size': Input should be greater than or equal to 1"),
         ("api_key", "  ", "API key must not be empty"),
         ("max_concurrency", "many", "'max_concurrency': Input should be a valid integer"),
-        ("speed", 11, "'speed': unknown field; accepted: api_key, cors_origins"),
+        ("speed", 11, "'speed': unknown field; accepted: api_key, body_timeout, cors_origins"),
     ],
 )
 def test_bad_settings(field: str, value: object, message: str) -> None:
