@@ -39,6 +39,7 @@ class LoadSpec:
     api_key: str | None = None
     timeout: float = 300.0
     time_limit: float | None = None  # stop sending new requests after this many seconds
+    response_format: dict[str, Any] | None = None  # sent with every request when given
 
 
 def _payload(spec: LoadSpec, index: int) -> dict[str, Any]:
@@ -51,6 +52,8 @@ def _payload(spec: LoadSpec, index: int) -> dict[str, Any]:
     }
     if spec.stream:
         body["stream_options"] = {"include_usage": True}
+    if spec.response_format is not None:
+        body["response_format"] = spec.response_format
     return body
 
 

@@ -243,6 +243,7 @@ class ChatParams(StopAndUsage, RequestModel):
     max_completion_tokens: int | None = Field(default=None, ge=1)
     max_tokens: int | None = Field(default=None, ge=1)
     n: int = Field(default=1, ge=1, le=128)
+    parallel_tool_calls: bool | None = None
     presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     response_format: ResponseFormat | None = None
     seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
