@@ -153,3 +153,24 @@ def test_detects_templates_that_write_tool_call_tags() -> None:
     )
     assert hermes.detects(qwen)
     assert not hermes.detects("{% for message in messages %}{{ message['content'] }}{% endfor %}")
+
+
+def test_a_long_call_is_read_again_only_as_it_grows(
+    in_pieces: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelport.structured.tools import partial
+
+    reads = 0
+    real = partial.prefix
+
+    def counted(text: str, **options: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return real(text, **options)
+
+    monkeypatch.setattr(partial, "prefix", counted)
+    code = "def double(x):\\n    return 2 * x  # é\\n" * 400  # about 16,000 characters
+    text = f'<tool_call>\n{{"name": "search", "arguments": {{"query": "{code}"}}}}\n</tool_call>'
+    streamed = in_pieces(hermes, [text[i : i + 4] for i in range(0, len(text), 4)])
+    assert streamed.calls[0].arguments == '{"query":"%s"}' % code
+    assert reads < 600  # one read per piece would be about 4,000

@@ -40,6 +40,10 @@ from modelport.types import ToolDefinition
 NAME_KEYS = ("name",)
 ARGUMENTS_KEYS = ("arguments", "parameters")
 JSON_WHITESPACE = " \t\r\n"
+# Reading a prefix costs its length (partial-json-parser is pure Python): a call's text is read
+# again once it has grown by 1/64, so a long call costs O(n log n), not O(n²). The fragments of
+# a long call come in steps; what is decided, and the arguments they join into, are the same.
+REPARSE_GROWTH = 64
 
 
 class Output:
@@ -170,6 +174,7 @@ class CallObject:
         self._writer = partial.ArgumentsWriter()
         self._bare_arguments = name is not None
         self._index = None if name is None else out.start_call(name)
+        self._parsed = 0  # the length of the text last read as a prefix
         self.end = 0
 
     @property
@@ -179,6 +184,9 @@ class CallObject:
     def read(self, text: str, *, final: bool) -> Read:
         """``final``: the text is all there will be (its end closes the call)."""
         if self._index is None:
+            if not final and len(text) - self._parsed < len(text) // REPARSE_GROWTH:
+                return Read.WAIT
+            self._parsed = len(text)
             verdict, name = self._verdict(text)
             if verdict is _Verdict.NOT_A_CALL:
                 decided = _first_true(
@@ -230,6 +238,9 @@ class CallObject:
                 value, self.end = done
                 self._close(self._arguments(value))
                 return Read.DONE
+            if not final and len(text) - self._parsed < len(text) // REPARSE_GROWTH:
+                return Read.WAIT  # a long call: read its prefix again once it has grown a bit
+            self._parsed = len(text)
             value = partial.prefix(text)
         except partial.MalformedJSON:
             # the arguments as far as the text was JSON, then closed
