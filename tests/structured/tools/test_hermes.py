@@ -172,5 +172,5 @@ def test_a_long_call_is_read_again_only_as_it_grows(
     code = "def double(x):\\n    return 2 * x  # é\\n" * 400  # about 16,000 characters
     text = f'<tool_call>\n{{"name": "search", "arguments": {{"query": "{code}"}}}}\n</tool_call>'
     streamed = in_pieces(hermes, [text[i : i + 4] for i in range(0, len(text), 4)])
-    assert streamed.calls[0].arguments == '{"query":"%s"}' % code
+    assert streamed.calls[0].arguments == f'{{"query":"{code}"}}'
     assert reads < 600  # one read per piece would be about 4,000
