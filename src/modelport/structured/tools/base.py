@@ -18,7 +18,8 @@ A format reads one choice's generated text and splits it into content and tool c
 A stream's deltas follow OpenAI's streaming format: per call, one :class:`ToolCallStart` (id,
 name), then :class:`ArgumentsDelta` fragments that join into exactly that call's
 ``ParsedCall.arguments``. Text that may still turn out to be part of a call is held back, never
-sent as content and taken back.
+sent as content and taken back. ``to_wire()`` gives each as the wire type: a chunk's
+``tool_calls`` item (``ChoiceDeltaToolCall``), a message's ``ToolCall``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from modelport.types import ToolDefinition
+from modelport.types import ToolCall, ToolDefinition
+from modelport.types.chat import ChoiceDeltaFunctionCall, ChoiceDeltaToolCall, FunctionCall
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class ToolCallStart:
     id: str
     name: str
 
+    def to_wire(self) -> ChoiceDeltaToolCall:
+        """The chunk's ``tool_calls`` item, as OpenAI sends a call's first one."""
+        function = ChoiceDeltaFunctionCall(name=self.name, arguments="")
+        return ChoiceDeltaToolCall(index=self.index, id=self.id, type="function", function=function)
+
 
 @dataclass(frozen=True)
 class ArgumentsDelta:
@@ -53,6 +60,11 @@ class ArgumentsDelta:
 
     index: int
     fragment: str
+
+    def to_wire(self) -> ChoiceDeltaToolCall:
+        """The chunk's ``tool_calls`` item: the index and the fragment, nothing else."""
+        function = ChoiceDeltaFunctionCall(arguments=self.fragment)
+        return ChoiceDeltaToolCall(index=self.index, function=function)
 
 
 Delta = ContentDelta | ToolCallStart | ArgumentsDelta
@@ -66,6 +78,10 @@ class ParsedCall:
     id: str
     name: str
     arguments: str
+
+    def to_wire(self) -> ToolCall:
+        """The message's ``tool_calls`` item."""
+        return ToolCall(id=self.id, function=FunctionCall(name=self.name, arguments=self.arguments))
 
 
 def new_call_id() -> str:

@@ -9,8 +9,9 @@
     </tool_call>
 
 Used by NousResearch's Hermes 2 Pro / Hermes 3, Qwen 2.5, Qwen 3 and the many models trained on
-their templates. Content may come before a call, between calls and after the last one. A call's
-``"arguments"`` may also be spelled ``"parameters"``. Detection: the template writes
+their templates. Content may come before a call, between calls and after the last one; text
+between a call's JSON and its ``</tool_call>`` is dropped. A call's ``"arguments"`` may also be
+spelled ``"parameters"``. Detection: the template writes
 ``<tool_call>``.
 """
 
