@@ -37,7 +37,6 @@ from modelport.structured.tools.base import (
 )
 from modelport.types import ToolDefinition
 
-NAME_KEYS = ("name",)
 ARGUMENTS_KEYS = ("arguments", "parameters")
 JSON_WHITESPACE = " \t\r\n"
 # Reading a prefix costs its length (partial-json-parser is pure Python): a call's text is read
@@ -165,12 +164,10 @@ class CallObject:
         *,
         name: str | None = None,
         keys: Iterable[str] | None = None,
-        arguments_keys: Sequence[str] = ARGUMENTS_KEYS,
     ) -> None:
         self._out = out
         self._names = frozenset(tool_names)
         self._keys = None if keys is None else frozenset(keys)
-        self._arguments_keys = arguments_keys
         self._writer = partial.ArgumentsWriter()
         self._bare_arguments = name is not None
         self._index = None if name is None else out.start_call(name)
@@ -229,7 +226,7 @@ class CallObject:
     def _arguments(self, value: Any) -> Any:
         if self._bare_arguments:
             return value
-        return _first(value, self._arguments_keys) if isinstance(value, dict) else None
+        return _first(value, ARGUMENTS_KEYS) if isinstance(value, dict) else None
 
     def _read_committed(self, text: str, final: bool) -> Read:
         try:
