@@ -84,3 +84,13 @@ def test_detects_mistral_templates() -> None:
     v11 = "{{- '[TOOL_CALLS]' + tool_call.function.name + '[ARGS]' + arguments }}"
     assert mistral.detects(v3) and mistral.detects(v11)
     assert not mistral.detects("[INST] {{ message['content'] }} [/INST]")
+
+
+def test_whitespace_around_the_name_is_allowed(every_way: Stream) -> None:
+    text = '[TOOL_CALLS] get_weather [ARGS] {"city": "Oslo"}'
+    assert every_way(mistral, text).named == [("get_weather", {"city": "Oslo"})]
+
+
+@pytest.mark.parametrize("text", ["[TOOL_CALLS]now[FOO][ARGS]{}", "[TOOL_CALLS]no w[ARGS]{}"])
+def test_a_name_followed_by_something_else_is_content(every_way: Stream, text: str) -> None:
+    assert every_way(mistral, text).content == text

@@ -95,32 +95,38 @@ class MistralStream(TextStream):
 
     def _read_name(self, final: bool) -> bool:
         found = self.buffer.find(ARGS)
-        head = self.buffer if found < 0 else self.buffer[:found]
-        name = head.split(CALL_ID)[0].strip()
-        if found >= 0 and name in self.tool_names:
-            self.buffer = self.buffer[found + len(ARGS) :]
-            self._call = CallObject(self.out, self.tool_names, name=name)
-            self._state = "arguments"
-            return True
-        if found < 0 and not final and self._could_be_name(head.lstrip()):
+        if found >= 0:
+            name, rest = _name_and_rest(self.buffer[:found])
+            if name in self.tool_names and (not rest or rest.startswith(CALL_ID)):
+                self.buffer = self.buffer[found + len(ARGS) :]
+                self._call = CallObject(self.out, self.tool_names, name=name)
+                self._state = "arguments"
+                return True
+        elif not final and self._could_be_name(self.buffer):
             return False
         self._not_a_call()
         return True
 
     def _could_be_name(self, head: str) -> bool:
-        if CALL_ID in head:
-            return head.split(CALL_ID)[0].strip() in self.tool_names
-        for tool in self.tool_names:
-            rest = head[len(tool) :]
-            if tool.startswith(head) or (
-                head.startswith(tool) and (ARGS.startswith(rest) or CALL_ID.startswith(rest))
-            ):
-                return True
-        return False
+        """Whether ``head`` (the text after ``[TOOL_CALLS]``, no ``[ARGS]`` yet) may still
+        become ``name[ARGS]`` or ``name[CALL_ID]id[ARGS]``."""
+        name, rest = _name_and_rest(head)
+        if rest or head != head.rstrip():  # the name is over
+            ahead = ARGS.startswith(rest) or CALL_ID.startswith(rest) or rest.startswith(CALL_ID)
+            return name in self.tool_names and ahead
+        return any(tool.startswith(name) for tool in self.tool_names)
 
     def _not_a_call(self) -> None:
         self.out.content(TOOL_CALLS)
         self._state = "text"
+
+
+def _name_and_rest(head: str) -> tuple[str, str]:
+    """``head`` split at its first ``[``: the name (without whitespace around it), the rest."""
+    bracket = head.find("[")
+    if bracket < 0:
+        return head.strip(), ""
+    return head[:bracket].strip(), head[bracket:]
 
 
 class MistralFormat(TextFormat):
