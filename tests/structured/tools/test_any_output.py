@@ -45,6 +45,11 @@ PIECES = [
     ";",
     "get_weather",
     "now",
+    "get_weather [ARGS]",
+    "now[CALL_ID]",
+    '"arguments": {}}',
+    '"type": "function", ',
+    "\t",
     "1",
     "1.5e3",
     "true",
@@ -57,7 +62,7 @@ outputs = st.lists(st.sampled_from(PIECES), max_size=14).map("".join)
 
 @pytest.mark.parametrize("name", ["hermes", "llama3_json", "mistral", "generic"])
 @settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=outputs, cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=4))
 def test_any_output_is_read_the_same_in_any_pieces(
