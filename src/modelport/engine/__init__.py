@@ -87,6 +87,8 @@ class SamplingParams:
     constraint: Constraint | None = None
     # report each token's logprob and this many alternatives (0-20); None: no logprobs
     logprobs: int | None = None
+    # decode special tokens into the text (tool-call markers such as <|python_tag|>)
+    keep_special_tokens: bool = False
 
 
 @dataclass

@@ -425,7 +425,9 @@ class GenerationEngine:
         return _Sequence(
             request=request,
             index=index,
-            detok=IncrementalDetokenizer(self.tokenizer),
+            detok=IncrementalDetokenizer(
+                self.tokenizer, skip_special_tokens=not params.keep_special_tokens
+            ),
             stop=StopMatcher(params.stop),
             sampling=RowSampling(
                 params, request.handle.completion_tokens[index], generator, constraint

@@ -15,10 +15,9 @@ import modelport.transformers
 from modelport.errors import (
     ContextLengthExceededError,
     InvalidRequestError,
-    UnsupportedFeatureError,
 )
 from modelport.flavors.transformers.template import render_chat
-from modelport.types import ChatMessage, ChatParams
+from modelport.types import ChatMessage
 
 from .conftest import TINY_CONTEXT
 
@@ -41,7 +40,7 @@ def _hf_greedy(model: Any, prompt_ids: list[int], max_new_tokens: int) -> list[i
 
 
 def _prompt_ids(tokenizer: Any, messages: list[dict[str, Any]]) -> list[int]:
-    return render_chat(tokenizer, [ChatMessage.parse(m) for m in messages], ChatParams())
+    return render_chat(tokenizer, [ChatMessage.parse(m) for m in messages])
 
 
 def _stream(tiny_chat: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -233,9 +232,9 @@ def test_closing_a_stream_cancels_the_generation(tiny_chat: Any) -> None:
             "not a valid JSON Schema",
         ),
         (
-            {"tools": [{"type": "function", "function": {"name": "f"}}]},
-            UnsupportedFeatureError,
-            "does not take tools",
+            {"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "nope"},
+            InvalidRequestError,
+            "tool_choice",
         ),
         ({"temperature": 3}, InvalidRequestError, "temperature"),
         ({"n": 0}, InvalidRequestError, "n"),

@@ -49,7 +49,7 @@ def tool_tokenizer(tiny_llama_folder: Any) -> Any:
 
 
 def test_render_chat_uses_the_template_and_adds_the_generation_prompt(tokenizer: Any) -> None:
-    ids = render_chat(tokenizer, _messages(("user", "Hi there")), ChatParams())
+    ids = render_chat(tokenizer, _messages(("user", "Hi there")))
     text = tokenizer.decode(ids)
     assert text.endswith("<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n")
     # the demo template adds its default system prompt when none is given
@@ -59,9 +59,7 @@ def test_render_chat_uses_the_template_and_adds_the_generation_prompt(tokenizer:
 
 
 def test_developer_role_is_rendered_as_system(tokenizer: Any) -> None:
-    ids = render_chat(
-        tokenizer, _messages(("developer", "Be brief."), ("user", "Hi")), ChatParams()
-    )
+    ids = render_chat(tokenizer, _messages(("developer", "Be brief."), ("user", "Hi")))
     assert tokenizer.decode(ids).startswith("<|im_start|>system\nBe brief.<|im_end|>")
 
 
@@ -80,7 +78,7 @@ def test_image_parts_are_refused_naming_the_message(tokenizer: Any) -> None:
         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}
     )
     with pytest.raises(UnsupportedFeatureError, match=r"messages\[0\].*image_url") as info:
-        render_chat(tokenizer, [message], ChatParams())
+        render_chat(tokenizer, [message])
     assert info.value.param == "messages[0].content"
 
 
@@ -98,32 +96,16 @@ def test_assistant_tool_calls_get_parsed_arguments() -> None:
     assert rendered["tool_calls"][0]["function"] == {"name": "f", "arguments": {"city": "Paris"}}
 
 
-def test_tools_with_a_template_that_cannot_take_them_is_a_clear_400(tokenizer: Any) -> None:
-    assert not template_accepts_tools(tokenizer)
-    with pytest.raises(UnsupportedFeatureError, match="does not take tools") as info:
-        render_chat(tokenizer, _messages(("user", "Weather?")), ChatParams(tools=TOOLS))
-    assert info.value.status_code == 400
-    assert info.value.param == "tools"
-
-
-def test_tool_choice_none_renders_without_tools(tokenizer: Any) -> None:
-    params = ChatParams(tools=TOOLS, tool_choice="none")
-    plain = render_chat(tokenizer, _messages(("user", "Weather?")), ChatParams())
-    assert render_chat(tokenizer, _messages(("user", "Weather?")), params) == plain
-
-
 def test_tools_reach_a_template_that_takes_them(tool_tokenizer: Any) -> None:
     assert template_accepts_tools(tool_tokenizer)
-    ids = render_chat(tool_tokenizer, _messages(("user", "Weather?")), ChatParams(tools=TOOLS))
+    ids = render_chat(
+        tool_tokenizer,
+        _messages(("user", "Weather?")),
+        [tool.to_dict() for tool in ChatParams(tools=TOOLS).tools or []],
+    )
     text = tool_tokenizer.decode(ids)
     assert text.startswith("<tools>")
     assert '"get_weather"' in text
-
-
-def test_required_tool_choice_is_refused(tool_tokenizer: Any) -> None:
-    params = ChatParams(tools=TOOLS, tool_choice="required")
-    with pytest.raises(UnsupportedFeatureError, match="tool_choice"):
-        render_chat(tool_tokenizer, _messages(("user", "Weather?")), params)
 
 
 def test_a_template_error_becomes_an_invalid_request(tool_tokenizer: Any) -> None:
@@ -132,7 +114,7 @@ def test_a_template_error_becomes_an_invalid_request(tool_tokenizer: Any) -> Non
         "{{ messages[0]['content'] }}"
     )
     with pytest.raises(InvalidRequestError, match="first must be user"):
-        render_chat(tool_tokenizer, _messages(("system", "x"), ("user", "y")), ChatParams())
+        render_chat(tool_tokenizer, _messages(("system", "x"), ("user", "y")))
 
 
 def test_encode_prompt_refuses_an_empty_prompt(tokenizer: Any) -> None:

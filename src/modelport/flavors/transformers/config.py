@@ -91,6 +91,9 @@ class TransformersLoadOptions(LoadOptions):
     dtype: Dtype | None = None
     batching: bool | None = None
     engine_config: EngineConfig | None = None
+    # the tool-call format of a chat model (``--tool-call-format``), over the package's
+    # model_config["tool_call_format"] and the one detected from its chat template
+    tool_call_format: str | None = None
 
     def engine(self, saved: EngineConfig) -> EngineConfig:
         """The engine settings: the saved ones, updated by these options."""

@@ -130,6 +130,7 @@ def build_task_model(
         TransformersCompletionModel,
     )
     from modelport.flavors.transformers.lm import CausalLM
+    from modelport.flavors.transformers.tools import resolve_format
 
     config = TransformersConfig.from_dict(manifest.flavor_config)
     model_config = _model_config(path, config)
@@ -150,7 +151,12 @@ def build_task_model(
     lm.load_seconds = time.perf_counter() - started
     task_model: PythonModel
     if config.task == "llm/v1/chat":
-        task_model = TransformersChatModel(lm)
+        chosen = options.tool_call_format or model_config.get("tool_call_format")
+        if chosen is not None and not isinstance(chosen, str):
+            raise PackageError(
+                f"model_config 'tool_call_format' must be a format name, got {chosen!r}"
+            )
+        task_model = TransformersChatModel(lm, resolve_format(tokenizer, chosen))
     elif config.task == "llm/v1/completions":
         task_model = TransformersCompletionModel(lm)
     else:

@@ -8,10 +8,11 @@ from functools import lru_cache
 from typing import Any
 
 from modelport.errors import InvalidRequestError, UnsupportedFeatureError
-from modelport.types import ChatMessage, ChatParams
+from modelport.types import ChatMessage
 
 
-def _template_source(tokenizer: Any, with_tools: bool) -> str | None:
+def template_source(tokenizer: Any, with_tools: bool) -> str | None:
+    """The chat template's Jinja source (the ``tool_use`` one for tools, when it is named)."""
     template = getattr(tokenizer, "chat_template", None)
     if isinstance(template, dict):  # named templates: transformers picks "tool_use" for tools
         if with_tools and "tool_use" in template:
@@ -34,7 +35,7 @@ def _template_variables(source: str) -> frozenset[str]:
 
 def template_accepts_tools(tokenizer: Any) -> bool:
     """Whether the chat template reads a ``tools`` variable at all."""
-    source = _template_source(tokenizer, with_tools=True)
+    source = template_source(tokenizer, with_tools=True)
     return source is not None and "tools" in _template_variables(source)
 
 
@@ -82,31 +83,16 @@ def message_for_template(message: ChatMessage, index: int) -> dict[str, Any]:
     return rendered
 
 
-def render_chat(tokenizer: Any, messages: Sequence[ChatMessage], params: ChatParams) -> list[int]:
-    """The prompt's token ids: the messages through the chat template, generation prompt added.
-
-    Tools go to the template when the request has them (and ``tool_choice`` is not ``"none"``);
-    a template that cannot take tools is refused with ``UnsupportedFeatureError``.
-    """
+def render_chat(
+    tokenizer: Any,
+    messages: Sequence[ChatMessage],
+    tools: list[dict[str, Any]] | None = None,
+) -> list[int]:
+    """The prompt's token ids: the messages (and ``tools``, for a template that takes them)
+    through the chat template, generation prompt added."""
     import jinja2
 
     conversation = [message_for_template(m, i) for i, m in enumerate(messages)]
-    tools = None
-    if params.tools and params.tool_choice != "none":
-        if not template_accepts_tools(tokenizer):
-            raise UnsupportedFeatureError(
-                "This model's chat template does not take tools, so 'tools' cannot be used "
-                "with it; send the request without 'tools' (or with tool_choice 'none'), or use "
-                "a model whose chat template supports tool calling",
-                param="tools",
-            )
-        if params.tool_choice not in (None, "auto"):
-            raise UnsupportedFeatureError(
-                "tool_choice 'required' or a named function cannot be enforced by this model; "
-                "use tool_choice 'auto' or 'none'",
-                param="tool_choice",
-            )
-        tools = [tool.to_dict() for tool in params.tools]
     try:
         text = tokenizer.apply_chat_template(
             conversation, tools=tools, add_generation_prompt=True, tokenize=False
