@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from modelport.flavors import describe_package
     from modelport.package.manifest import Manifest
     from modelport.package.uri import resolve_model_uri
 
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         ("input example", manifest.input_example or "-"),
     ]
     rows += [(f"metadata.{k}", str(v)) for k, v in manifest.metadata.items()]
+    rows += describe_package(path, manifest)
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)

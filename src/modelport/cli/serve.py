@@ -101,6 +101,13 @@ def register(subparsers: Any) -> None:
         "e.g. transformers)",
     )
     parser.add_argument(
+        "--tool-call-format",
+        default=None,
+        metavar="NAME",
+        help="the tool-call format of chat models (hermes, llama3_json, mistral, generic; "
+        "default: detected from the chat template)",
+    )
+    parser.add_argument(
         "--device",
         default=None,
         metavar="DEVICE",
@@ -132,6 +139,8 @@ def _load_options(args: argparse.Namespace) -> dict[str, Any]:
         options["device"] = args.device
     if args.dtype is not None:
         options["dtype"] = args.dtype
+    if args.tool_call_format is not None:
+        options["tool_call_format"] = args.tool_call_format
     return options
 
 

@@ -9,6 +9,9 @@ A flavor turns a model into a package directory and a package back into a live m
         save(path, **arguments) -> Manifest
         load(path, manifest, options) -> (PythonModel, Context)
 
+A flavor may also define ``describe(path, manifest) -> list[tuple[str, str]]``: extra rows that
+``modelport info`` shows (the transformers flavor shows a chat model's tool-call format).
+
 ``load`` returns a model whose ``load_context`` has already run (for an ``llm/v1/chat`` task, a
 ``ChatModel``). The model may also define ``stats() -> dict[str, float]`` (counters the server
 exports at ``/metrics``, see ``modelport.serving.metrics.ENGINE_SERIES``) and ``close()``
@@ -57,6 +60,17 @@ class Flavor(Protocol):
     def load(
         self, path: Path, manifest: Manifest, options: LoadOptions
     ) -> tuple[PythonModel, Context]: ...
+
+
+def describe_package(path: Path, manifest: Manifest) -> list[tuple[str, str]]:
+    """The rows the package's flavor adds to ``modelport info`` (none if it has no
+    ``describe``, or cannot be imported here)."""
+    try:
+        flavor = get_flavor(manifest.flavor)
+    except PackageError:
+        return []
+    describe = getattr(flavor, "describe", None)
+    return list(describe(path, manifest)) if describe is not None else []
 
 
 def register_flavor(flavor: Flavor) -> None:

@@ -245,3 +245,24 @@ def test_tool_choice_none_sends_no_tools(tool_chat: Any) -> None:
     none = tool_chat.predict(request(tool_choice="none", max_tokens=4, temperature=0))
     assert none["usage"]["prompt_tokens"] == plain["usage"]["prompt_tokens"]
     assert none["choices"][0]["message"] == plain["choices"][0]["message"]
+
+
+def test_info_shows_the_tool_call_format(
+    tools_package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelport.cli.main import main
+
+    assert main(["info", "-m", str(tools_package)]) == 0
+    out = capsys.readouterr().out
+    assert "tool-call format" in out and "generic" in out
+
+
+def test_the_server_flag_is_the_load_option() -> None:
+    import argparse
+
+    from modelport.cli.main import build_parser
+    from modelport.cli.serve import _load_options
+
+    args = build_parser().parse_args(["serve", "-m", "x", "--tool-call-format", "hermes"])
+    assert isinstance(args, argparse.Namespace)
+    assert _load_options(args) == {"tool_call_format": "hermes"}

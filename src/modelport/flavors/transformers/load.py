@@ -178,5 +178,20 @@ class TransformersFlavor:
         assert isinstance(options, TransformersLoadOptions)
         return build_task_model(path, manifest, options)
 
+    def describe(self, path: Path, manifest: Manifest) -> list[tuple[str, str]]:
+        """For ``modelport info``: a chat model's tool-call format (read from its tokenizer)."""
+        from transformers import AutoTokenizer
+
+        from modelport.flavors.transformers.tools import resolve_format
+
+        config = TransformersConfig.from_dict(manifest.flavor_config)
+        rows = [("transformers model", config.model_name or "-")]
+        if config.task != "llm/v1/chat":
+            return rows
+        chosen = _model_config(path, config).get("tool_call_format")
+        tokenizer = AutoTokenizer.from_pretrained(_model_folder(path, config))
+        rows.append(("tool-call format", resolve_format(tokenizer, chosen).describe()))
+        return rows
+
 
 flavor = TransformersFlavor()
