@@ -152,6 +152,26 @@ EXAMPLES = [
         slow=True,
         timeout=300,
     ),
+    Example(
+        "tool_calls_from_a_chat_model.py",
+        (
+            "finish_reason -> tool_calls",
+            'call -> get_weather {"city": "Paris"}',
+            'streamed -> [\'get_weather\'] {"city": "Paris"}',
+            "answer -> Here it is: 18 C, sunny",
+        ),
+    ),
+    Example(
+        "tool_calling_agent_loop.py",
+        (
+            "finish_reason -> tool_calls",
+            "called -> get_weather ['city', 'unit']",
+            "streamed arguments join -> True",
+            "answer after the tool -> True",
+        ),
+        slow=True,
+        timeout=300,
+    ),
 ]
 
 
