@@ -75,7 +75,12 @@ def main() -> None:
 
         # 1. a forced call: always a call of get_weather, with valid arguments
         reply = client.chat.completions.create(
-            model="demo", messages=messages, tools=TOOLS, tool_choice="required", temperature=0
+            model="demo",
+            messages=messages,
+            tools=TOOLS,
+            tool_choice="required",
+            temperature=0,
+            parallel_tool_calls=False,
         )
         call = (reply.choices[0].message.tool_calls or [])[0]
         arguments = json.loads(call.function.arguments)  # type: ignore[union-attr]
@@ -89,6 +94,7 @@ def main() -> None:
             messages=messages,
             tools=TOOLS,
             tool_choice="required",
+            parallel_tool_calls=False,
             temperature=0,
             stream=True,
         )

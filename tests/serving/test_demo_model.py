@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 import openai
@@ -180,3 +181,64 @@ def test_openai_sdk_structured_output_and_logprobs(demo_server: RunningServer) -
                 response_format=bad,  # type: ignore[arg-type]
             )
         assert caught.value.body["param"] == "response_format"  # type: ignore[index]
+
+
+WEATHER_TOOL: Any = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "maxLength": 30}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+    },
+}
+WEATHER_ASK: Any = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def test_openai_sdk_forced_tool_call_whole_and_streamed(demo_server: RunningServer) -> None:
+    with openai.OpenAI(base_url=demo_server.v1, api_key="x", max_retries=0) as client:
+        reply = client.chat.completions.create(
+            model="demo", messages=WEATHER_ASK, tools=[WEATHER_TOOL], tool_choice="required",
+            temperature=0, parallel_tool_calls=False,
+        )  # fmt: skip
+        choice = reply.choices[0]
+        assert choice.finish_reason == "tool_calls"
+        call = (choice.message.tool_calls or [])[0]
+        assert call.function.name == "get_weather"  # type: ignore[union-attr]
+        assert "city" in json.loads(call.function.arguments)  # type: ignore[union-attr]
+
+        stream = client.chat.completions.create(
+            model="demo", messages=WEATHER_ASK, tools=[WEATHER_TOOL], stream=True,
+            tool_choice={"type": "function", "function": {"name": "get_weather"}}, temperature=0,
+            parallel_tool_calls=False,
+        )  # fmt: skip
+        arguments, finish = "", None
+        for chunk in stream:
+            if not chunk.choices:
+                continue
+            for delta in chunk.choices[0].delta.tool_calls or []:
+                arguments += (delta.function.arguments or "") if delta.function else ""
+            finish = chunk.choices[0].finish_reason or finish
+        assert finish == "tool_calls"
+        assert arguments == call.function.arguments  # type: ignore[union-attr]
+
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(
+                model="demo", messages=WEATHER_ASK, tools=[WEATHER_TOOL],
+                tool_choice={"type": "function", "function": {"name": "nope"}},
+            )  # fmt: skip
+        assert caught.value.body["param"] == "tool_choice"  # type: ignore[index]
+
+
+@pytest.mark.anyio
+async def test_async_sdk_tool_call(demo_server: RunningServer) -> None:
+    async with openai.AsyncOpenAI(base_url=demo_server.v1, api_key="x", max_retries=0) as client:
+        reply = await client.chat.completions.create(
+            model="demo", messages=WEATHER_ASK, tools=[WEATHER_TOOL], tool_choice="required",
+            temperature=0, parallel_tool_calls=False,
+        )  # fmt: skip
+        assert reply.choices[0].finish_reason == "tool_calls"
