@@ -266,3 +266,21 @@ def test_the_server_flag_is_the_load_option() -> None:
     args = build_parser().parse_args(["serve", "-m", "x", "--tool-call-format", "hermes"])
     assert isinstance(args, argparse.Namespace)
     assert _load_options(args) == {"tool_call_format": "hermes"}
+
+
+def test_streamed_calls_carry_every_tokens_logprobs(tool_chat: Any) -> None:
+    body = request(
+        tool_choice="required",
+        logprobs=True,
+        top_logprobs=1,
+        temperature=0,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(tool_chat.predict_stream(body))
+    entries = [
+        entry
+        for chunk in chunks
+        for choice in chunk["choices"]
+        for entry in (choice.get("logprobs") or {}).get("content") or []
+    ]
+    assert len(entries) == chunks[-1]["usage"]["completion_tokens"]

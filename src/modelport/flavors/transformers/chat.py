@@ -166,7 +166,9 @@ class TransformersChatModel(UsesLM, ChatModel):
                     reason = event.finish_reason
                     if stream.calls and reason == "stop":
                         reason = "tool_calls"
-                    yield choice(event.index, ChatChoiceDelta(), finish_reason=reason)
+                    yield choice(
+                        event.index, ChatChoiceDelta(), finish_reason=reason, logprobs=logprobs
+                    )
                 elif logprobs is not None:  # text held back: its logprobs still go out
                     yield choice(event.index, ChatChoiceDelta(), logprobs=logprobs)
             finished = True
