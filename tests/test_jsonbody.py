@@ -48,6 +48,7 @@ def test_valid_documents_decode_as_json_does(text: str) -> None:
             f"{MAX_INT_DIGITS + 1} digits; at most {MAX_INT_DIGITS}",
         ),
         ('{"temperature": 1e400}', "temperature", "not a finite number"),
+        ('{"a": 1e999, "b": ' + nested(2000) + "}", None, "nested deeper than"),
         ('{"temperature": NaN}', None, "NaN is not a JSON value"),
         ('{"a": Infinity}', None, "Infinity is not a JSON value"),
         ('{"a": 1,}', None, "is not valid JSON"),

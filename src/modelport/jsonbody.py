@@ -130,9 +130,12 @@ def loads(text: str, what: str = "The body") -> Any:
         raise InvalidRequestError(f"{what} is nested deeper than {MAX_DEPTH} levels") from None
     except _Refused:
         # Rare: parse again, keeping markers, so that the walk says which field held the value.
-        data = json.loads(
-            text, parse_constant=_constant, parse_int=_marked_int, parse_float=_marked_float
-        )
+        try:
+            data = json.loads(
+                text, parse_constant=_constant, parse_int=_marked_int, parse_float=_marked_float
+            )
+        except RecursionError:  # the first parse stopped at the refused value, before the depth
+            raise InvalidRequestError(f"{what} is nested deeper than {MAX_DEPTH} levels") from None
         refused = True
     # The walk is skipped when the text shows that it cannot find anything.
     deep = text.count("[") + text.count("{") > MAX_DEPTH

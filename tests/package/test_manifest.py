@@ -197,3 +197,15 @@ def test_fields_that_were_not_recorded_stay_unknown(package: Path) -> None:
 
     assert (manifest.created, manifest.python_version, manifest.modelport_version) == ("", "", "")
     assert manifest.metadata == {} and re.fullmatch(r"[0-9a-f]{32}", manifest.model_uuid)
+
+
+def test_hand_edited_dates_and_versions_read_as_text(package: Path) -> None:
+    text = (package / MANIFEST_FILE).read_text()
+    raw = read_raw(package)
+    text = text.replace(f"created: '{raw['created']}'", "created: 2024-01-01T00:00:00Z")
+    text = text.replace(f"python_version: {raw['python_version']}", "python_version: 3.10")
+    (package / MANIFEST_FILE).write_text(text)
+
+    manifest = Manifest.read(package)
+
+    assert manifest.created.startswith("2024-01-01") and manifest.python_version == "3.1"

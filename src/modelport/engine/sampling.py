@@ -122,7 +122,10 @@ def sample(logits: torch.Tensor, rows: list[RowSampling]) -> Sampled:
             out.tokens[i] = int(token)
             top = rows[i].params.logprobs
             if top is not None:
-                out.logprobs[i] = _logprob(logits[i], int(token), top)
+                try:
+                    out.logprobs[i] = _logprob(logits[i], int(token), top)
+                except Exception as exc:  # this row's request fails alone
+                    out.failed[i] = exc
     for i, row in enumerate(rows):
         if not _greedy(row) and i not in out.failed:
             try:

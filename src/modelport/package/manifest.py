@@ -103,6 +103,12 @@ class Manifest(Settings):
         for name in ("model_uuid", "requirements", "metadata", "flavor_config"):
             if fields.get(name) is None:
                 fields.pop(name, None)
+        # hand-edited YAML reads `created: 2024-01-01T00:00:00Z` as a datetime and
+        # `python_version: 3.10` as a number: these were always read as their text
+        for name in ("created", "python_version", "modelport_version"):
+            value = fields.get(name)
+            if isinstance(value, (int, float, datetime)) and not isinstance(value, bool):
+                fields[name] = value.isoformat() if isinstance(value, datetime) else str(value)
         try:
             return cls.parse(fields)
         except PackageError as exc:

@@ -82,7 +82,11 @@ class CompletionRequest(CompletionParams):
 
     @property
     def params(self) -> CompletionParams:
-        data = self.model_dump(exclude={"prompt", "model", *(self.model_extra or ())})
+        # exclude_unset: the params know which fields the client sent (max_tokens' default of
+        # 16 is cut to the context silently, a max_tokens sent that does not fit is a 400)
+        data = self.model_dump(
+            exclude={"prompt", "model", *(self.model_extra or ())}, exclude_unset=True
+        )
         return CompletionParams.model_validate(data)
 
 

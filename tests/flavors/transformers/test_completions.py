@@ -11,7 +11,12 @@ from openai.types import Completion
 
 import modelport
 import modelport.transformers
-from modelport.errors import InvalidRequestError, SchemaEnforcementError, UnsupportedFeatureError
+from modelport.errors import (
+    ContextLengthExceededError,
+    InvalidRequestError,
+    SchemaEnforcementError,
+    UnsupportedFeatureError,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +112,17 @@ def test_completion_bad_requests(completions: Any) -> None:
         completions.predict({"prompt": "Hi", "logprobs": 6})
     with pytest.raises(InvalidRequestError, match="prompt"):
         completions.predict({"prompt": []})
+
+
+def test_a_default_limit_is_cut_but_a_sent_one_must_fit(
+    completions: Any, text_generation: Any
+) -> None:
+    long = "word " * 110  # near the tiny model's 128-token context
+    assert completions.predict({"prompt": long})["choices"][0]["finish_reason"] == "length"
+    assert text_generation.predict(long)  # text-generation's own default is cut too
+    with pytest.raises(ContextLengthExceededError) as caught:
+        completions.predict({"prompt": long, "max_tokens": 100})
+    assert caught.value.param == "max_tokens"
 
 
 def test_completion_logprobs_are_the_legacy_shape(completions: Any) -> None:

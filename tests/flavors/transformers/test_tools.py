@@ -227,6 +227,21 @@ def test_the_format_can_be_chosen_at_load(tools_package: Path, hermes_chat: Any)
         ),
         ({"tools": [{"type": "retrieval", "function": {"name": "f"}}]}, "tools[0].type"),
         (
+            {
+                "tools": [
+                    {
+                        "type": "function",
+                        "function": {
+                            "name": "f",
+                            "parameters": {"type": "object", "x-guidance": "abc"},
+                        },
+                    }
+                ],
+                "tool_choice": "required",
+            },
+            "tools[0].function.parameters",
+        ),
+        (
             {"tool_choice": "required", "response_format": {"type": "json_object"}},
             "response_format",
         ),

@@ -9,7 +9,13 @@ from typing import Any
 from modelport.engine import SamplingParams, TokenLogprob
 from modelport.flavors.transformers.lm import CausalLM, UsesLM, shown_logprob
 from modelport.flavors.transformers.template import render_chat
-from modelport.flavors.transformers.tools import ToolPlan, ToolSupport, plan, resolve_format
+from modelport.flavors.transformers.tools import (
+    ToolPlan,
+    ToolSupport,
+    history_for_template,
+    plan,
+    resolve_format,
+)
 from modelport.model import ChatModel, Context
 from modelport.structured.grammar import response_format_grammar
 from modelport.structured.tools import ContentDelta, Delta
@@ -73,7 +79,8 @@ class TransformersChatModel(UsesLM, ChatModel):
         tools = plan(self.tool_support, self.lm.tokenizer, conversation, params)
         if tools is None:
             grammar = response_format_grammar(params.response_format)
-            prompt_ids = render_chat(self.lm.tokenizer, conversation)
+            history = history_for_template(self.tool_support, conversation, params)
+            prompt_ids = render_chat(self.lm.tokenizer, history)
         else:
             grammar = tools.grammar
             prompt_ids = render_chat(self.lm.tokenizer, tools.messages, tools.template_tools)
@@ -93,6 +100,7 @@ class TransformersChatModel(UsesLM, ChatModel):
             finish = choice.finish_reason
             if tools is not None:
                 content, calls = tools.support.format.parse(choice.text, tools.tools)
+                calls = calls if tools.parallel else calls[:1]
                 if calls:
                     message = ChatMessage(
                         role="assistant",
@@ -132,6 +140,7 @@ class TransformersChatModel(UsesLM, ChatModel):
             if tools is not None
             else None
         )
+        parallel = tools.parallel if tools is not None else True
 
         def chunk(**fields: Any) -> ChatCompletionChunk:
             return ChatCompletionChunk(id=chunk_id, created=created, model=name, **fields)
@@ -159,6 +168,8 @@ class TransformersChatModel(UsesLM, ChatModel):
                 deltas = stream.feed(event.text) if event.text else []
                 if event.finish_reason is not None:
                     deltas += stream.finish()
+                if not parallel:  # parallel_tool_calls: false keeps the first call only
+                    deltas = [d for d in deltas if isinstance(d, ContentDelta) or d.index == 0]
                 for delta in _tool_deltas(deltas):
                     yield choice(event.index, delta, logprobs=logprobs)
                     logprobs = None

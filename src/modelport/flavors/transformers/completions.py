@@ -61,11 +61,19 @@ def completion_logprobs(
     )
 
 
-def _submit_all(lm: CausalLM, prompts: Sequence[str], params: CompletionParams) -> list[Any]:
-    """Encode and check every prompt, then submit them all (cancelling those sent on an error)."""
+def _submit_all(
+    lm: CausalLM, prompts: Sequence[str], params: CompletionParams, *, strict: bool | None = None
+) -> list[Any]:
+    """Encode and check every prompt, then submit them all (cancelling those sent on an error).
+
+    ``strict``: whether ``max_tokens`` was the client's (default: whether it was sent)."""
     _check(params)
+    if strict is None:
+        strict = "max_tokens" in params.model_fields_set
     encoded = [encode_prompt(lm.tokenizer, p) for p in prompts]
-    samplings = [lm.sampling_params(params, len(ids), params.max_tokens) for ids in encoded]
+    samplings = [
+        lm.sampling_params(params, len(ids), params.max_tokens, strict=strict) for ids in encoded
+    ]
     handles: list[Any] = []
     try:
         for ids, sampling in zip(encoded, samplings, strict=True):
@@ -215,7 +223,9 @@ class TextGenerationModel(UsesLM, PythonModel):
                 **{k: given[k] for k in ("top_p", "top_k", "seed", "stop") if k in given},
             }
         )
-        handles = _submit_all(self.lm, self._prompts(model_input), request)
+        handles = _submit_all(
+            self.lm, self._prompts(model_input), request, strict="max_new_tokens" in given
+        )
         try:
             return [CausalLM.collect(handle, 1).choices[0].text for handle in handles]
         finally:

@@ -110,7 +110,12 @@ class CausalLM:
     # --- params -----------------------------------------------------------------------------
 
     def token_limit(
-        self, prompt_tokens: int, requested: int | None, param: str = "max_tokens"
+        self,
+        prompt_tokens: int,
+        requested: int | None,
+        param: str = "max_tokens",
+        *,
+        strict: bool = True,
     ) -> int:
         """The new-token limit: ``requested`` (named ``param``), else the model's default, cut
         to what the context leaves. A request that asks for more than the context can hold is
@@ -126,7 +131,7 @@ class CausalLM:
                 "the messages",
                 param="messages",
             )
-        if requested is not None and requested > room:
+        if strict and requested is not None and requested > room:
             raise ContextLengthExceededError(
                 f"This model's maximum context length is {self.context_length} tokens, but "
                 f"{prompt_tokens + requested} were requested ({prompt_tokens} in the prompt, "
@@ -142,16 +147,25 @@ class CausalLM:
         prompt_tokens: int,
         requested: int | None,
         grammar: str | None = None,
+        *,
+        strict: bool = True,
     ) -> SamplingParams:
         """OpenAI request params (``ChatParams`` or ``CompletionParams``) → ``SamplingParams``.
 
         ``grammar``: what the output must follow (``modelport.structured.grammar``), compiled
         here, in the caller's thread, so that the engine's loop never waits for a compile.
+        ``strict``: ``requested`` is the client's (one the context cannot hold is a 400), not a
+        default (cut to fit).
         """
         constraint = self.grammars.constraint(grammar) if grammar is not None else None
+        logprobs = requested_logprobs(params)
+        if logprobs is not None:
+            self.grammars.lltokenizer()  # token bytes come from it: fail now, not mid-stream
         param = "max_completion_tokens" if getattr(params, "max_completion_tokens", None) else None
         return SamplingParams(
-            max_new_tokens=self.token_limit(prompt_tokens, requested, param or "max_tokens"),
+            max_new_tokens=self.token_limit(
+                prompt_tokens, requested, param or "max_tokens", strict=strict
+            ),
             temperature=float(params.temperature),
             top_p=params.top_p,
             top_k=params.top_k,
@@ -165,7 +179,7 @@ class CausalLM:
                 for token, bias in (getattr(params, "logit_bias", None) or {}).items()
             ),
             constraint=constraint,
-            logprobs=requested_logprobs(params),
+            logprobs=logprobs,
         )
 
     def token_bytes(self, token_id: int) -> bytes:

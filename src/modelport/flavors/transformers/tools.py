@@ -71,6 +71,7 @@ class ToolPlan:
     tools: list[ToolDefinition]
     messages: list[ChatMessage]
     grammar: str | None  # forced calls; None with tool_choice "auto"
+    parallel: bool = True  # False: only the first call is kept (parallel_tool_calls: false)
 
     @property
     def template_tools(self) -> list[dict[str, Any]] | None:
@@ -105,16 +106,26 @@ def plan(
     rendered = list(messages)
     if not support.native:
         rendered = generic_conversation(messages, tools, params.tool_choice, parallel=parallel)
-    return ToolPlan(support, tools, rendered, grammar)
+    return ToolPlan(support, tools, rendered, grammar, parallel)
+
+
+def history_for_template(
+    support: ToolSupport, messages: Sequence[ChatMessage], params: ChatParams
+) -> list[ChatMessage]:
+    """A conversation that uses no tools now but carries earlier calls and results: for a
+    model without native tools, rewritten in the generic format's words (the model is told
+    not to call), so that the calls and results are not lost on a template that takes none."""
+    if support.native or not any(m.role == "tool" or m.tool_calls for m in messages):
+        return list(messages)
+    return generic_conversation(messages, list(params.tools or []), "none")
 
 
 def marker_tokens(tokenizer: Any, fmt: ToolCallFormat) -> dict[str, int]:
     """The format's markers that are one token of this tokenizer (``<tool_call>`` in Qwen):
     the grammar then writes that token, as the model was trained to, not the text's pieces."""
     found: dict[str, int] = {}
-    vocabulary = tokenizer.get_vocab()
     for marker in fmt.markers:
-        token = vocabulary.get(marker)
-        if isinstance(token, int):
+        token = tokenizer.convert_tokens_to_ids(marker)
+        if isinstance(token, int) and tokenizer.convert_ids_to_tokens(token) == marker:
             found[marker] = token
     return found

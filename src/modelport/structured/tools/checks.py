@@ -93,6 +93,13 @@ def _check_tool(tool: ToolDefinition | Mapping[str, Any], at: str) -> str:
                 f"got type {kind!r}",
                 param=param,
             )
+        guidance = parameters.get("x-guidance")
+        if guidance is not None and not isinstance(guidance, Mapping):
+            raise InvalidRequestError(
+                f"'x-guidance' in the parameters of {name!r} must be an object of grammar "
+                f"options, got {type(guidance).__name__}",
+                param=param,
+            )
     return name
 
 
