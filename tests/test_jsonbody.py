@@ -48,7 +48,6 @@ def test_valid_documents_decode_as_json_does(text: str) -> None:
             f"{MAX_INT_DIGITS + 1} digits; at most {MAX_INT_DIGITS}",
         ),
         ('{"temperature": 1e400}', "temperature", "not a finite number"),
-        ('{"a": 1e999, "b": ' + nested(2000) + "}", None, "nested deeper than"),
         ('{"temperature": NaN}', None, "NaN is not a JSON value"),
         ('{"a": Infinity}', None, "Infinity is not a JSON value"),
         ('{"a": 1,}', None, "is not valid JSON"),
@@ -74,3 +73,11 @@ def test_a_refused_value_deep_in_a_large_document_is_found() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         loads(text)
     assert caught.value.param == "items[2000].id"
+
+
+def test_deep_nesting_after_a_refused_number_is_a_400() -> None:
+    # the second parse (which finds where the number was) meets the depth: a 400 either way,
+    # naming 'b' when Python's recursion limit lets the parser through (others raise it)
+    with pytest.raises(InvalidRequestError, match="nested deeper than") as caught:
+        loads('{"a": 1e999, "b": ' + nested(2000) + "}")
+    assert caught.value.param in (None, "b")
