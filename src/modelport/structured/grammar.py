@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from modelport.errors import InvalidRequestError, UnsupportedFeatureError
+from modelport.structured.tools.checks import check_json_schema
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +75,6 @@ def json_schema_grammar(schema: dict[str, Any], *, strict: bool, param: str) -> 
         raise InvalidRequestError(f"the JSON Schema cannot be used: {exc}", param=param) from None
     check_grammar(grammar, strict=strict, param=param)
     return grammar
-
-
-def check_json_schema(schema: Any, param: str) -> None:
-    """A 400 naming ``param`` when ``schema`` is not a valid JSON Schema."""
-    import jsonschema
-
-    if not isinstance(schema, dict):
-        raise InvalidRequestError(
-            f"a JSON Schema is an object, got {type(schema).__name__}", param=param
-        )
-    try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        where = "/".join(str(part) for part in exc.path)
-        raise InvalidRequestError(
-            f"not a valid JSON Schema{f' at {where}' if where else ''}: {exc.message}",
-            param=param,
-        ) from None
 
 
 def check_grammar(grammar: str, *, strict: bool, param: str) -> None:
