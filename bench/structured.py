@@ -49,12 +49,16 @@ def compile_times(uri: str) -> dict[str, float]:
     """Seconds to build the llguidance tokenizer (once per model) and to compile SCHEMA."""
     from transformers import AutoTokenizer
 
+    from modelport.flavors.transformers.config import TransformersConfig
+    from modelport.flavors.transformers.load import model_folder
+    from modelport.package.manifest import Manifest
     from modelport.package.uri import resolve_model_uri
     from modelport.structured.grammar import Grammars, response_format_grammar
     from modelport.types.chat import ResponseFormat
 
-    folder = resolve_model_uri(uri)
-    tokenizer = AutoTokenizer.from_pretrained(_hf_folder(folder))
+    package = resolve_model_uri(uri)
+    config = TransformersConfig.from_dict(Manifest.read(package).flavor_config)
+    tokenizer = AutoTokenizer.from_pretrained(model_folder(package, config))
     grammars = Grammars(
         tokenizer, vocab_size=len(tokenizer), eos_token_ids=[tokenizer.eos_token_id]
     )
@@ -70,14 +74,6 @@ def compile_times(uri: str) -> dict[str, float]:
     grammars.constraint(grammar)
     cached_s = time.perf_counter() - started
     return {"tokenizer_s": tokenizer_s, "schema_compile_s": compile_s, "cached_s": cached_s}
-
-
-def _hf_folder(package: Path) -> Path:
-    from modelport.package.manifest import Manifest
-
-    config = Manifest.read(package).flavor_config
-    reference = config.get("reference")
-    return Path(reference) if reference else package / config.get("model_dir", "model")
 
 
 def main(argv: list[str] | None = None) -> int:

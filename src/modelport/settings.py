@@ -63,6 +63,14 @@ def describe(
 
     ``model``: the model validated, to list the accepted fields when one is unknown.
     """
+    reason, param = explain(exc, model)
+    where = f" for '{param}'" if param else ""
+    return f"Invalid {what}{where}: {reason}", param
+
+
+def explain(exc: ValidationError, model: type[BaseModel] | None = None) -> tuple[str, str | None]:
+    """``(reason, param)``: what is wrong with the first offending field, and its path, for a
+    caller that words the sentence itself (a CLI naming its flag, a file naming its path)."""
     errors = exc.errors(include_url=False)
     first = errors[0]
     param = field_path(first["loc"]) or None
@@ -77,10 +85,9 @@ def describe(
         message = message[len("Value error, ") :]
     shown = repr(got) if not isinstance(got, dict) and got is not None else None
     detail = f" (got {shown[:80]})" if shown is not None and first["type"] != "missing" else ""
-    where = f" for '{param}'" if param else ""
     more = len(errors) - 1
     tail = f" ({more} more error{'s' if more > 1 else ''})" if more else ""
-    return f"Invalid {what}{where}: {message}{detail}{tail}", param
+    return f"{message}{detail}{tail}", param
 
 
 class Settings(BaseModel):

@@ -9,7 +9,10 @@ import re
 import sys
 from typing import Any
 
+from pydantic import ValidationError
+
 from modelport.errors import InvalidRequestError
+from modelport.settings import explain
 
 API_KEY_ENV = "MODELPORT_API_KEY"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
@@ -187,25 +190,25 @@ def run(args: argparse.Namespace) -> int:
         handler.setLevel(logging.DEBUG)
     logging.getLogger("uvicorn").setLevel(args.log_level.upper())
 
+    settings = {
+        "models": models,
+        "api_key": api_key,
+        "cors_origins": args.cors_origins,
+        "max_concurrency": args.max_concurrency,
+        "max_queue": args.max_queue,
+        "timeout": args.timeout,
+        "max_body_size": args.max_body_size,
+        "body_timeout": args.body_timeout,
+        "load_options": _load_options(args),
+        "on_progress": lambda message: _say(f"  {message}"),
+    }
     try:
-        config = ServerConfig(
-            models=models,
-            api_key=api_key,
-            cors_origins=args.cors_origins,
-            max_concurrency=args.max_concurrency,
-            max_queue=args.max_queue,
-            timeout=args.timeout,
-            max_body_size=args.max_body_size,
-            body_timeout=args.body_timeout,
-            load_options=_load_options(args),
-            on_progress=lambda message: _say(f"  {message}"),
-        )
-    except InvalidRequestError as exc:
-        if exc.param is None:
-            raise
+        config = ServerConfig.model_validate(settings)
+    except ValidationError as exc:
+        reason, param = explain(exc, ServerConfig)
         # Name the flag the user typed, not the field it maps to.
-        reason = exc.message.split(": ", 1)[-1]
-        raise InvalidRequestError(f"--{exc.param.replace('_', '-')}: {reason}") from None
+        flag = f"--{param.replace('_', '-')}: " if param else ""
+        raise InvalidRequestError(f"{flag}{reason}") from None
     sock = bind_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from modelport.errors import ModelportError, PackageError, SchemaEnforcementError
-from modelport.settings import Settings
+from modelport.settings import Settings, explain
 from modelport.signature import Signature
 
 MANIFEST_FILE = "modelport.yaml"
@@ -110,11 +110,11 @@ class Manifest(Settings):
             if isinstance(value, (int, float, datetime)) and not isinstance(value, bool):
                 fields[name] = value.isoformat() if isinstance(value, datetime) else str(value)
         try:
-            return cls.parse(fields)
-        except PackageError as exc:
-            reason = exc.message.split(": ", 1)[-1]
-            at = f" at '{exc.param}'" if exc.param else ""
-            raise PackageError(f"{where} is malformed{at}: {reason}", param=exc.param) from None
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            reason, param = explain(exc, cls)
+            at = f" at '{param}'" if param else ""
+            raise PackageError(f"{where} is malformed{at}: {reason}", param=param) from None
 
     def write(self, directory: Path) -> None:
         text = yaml.dump(self.to_dict(), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True)

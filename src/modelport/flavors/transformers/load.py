@@ -27,7 +27,8 @@ from modelport.package.manifest import Manifest
 from modelport.package.uri import resolve_model_uri
 
 
-def _model_folder(path: Path, config: TransformersConfig) -> Path:
+def model_folder(path: Path, config: TransformersConfig) -> Path:
+    """The package's Hugging Face folder (inside it, or the one it references), checked."""
     folder = (
         path / config.model_dir if config.model_dir is not None else Path(str(config.reference))
     )
@@ -109,7 +110,7 @@ def load_model(
     """
     path, _, config = _read_package(model_uri)
     return load_hf(
-        _model_folder(path, config), dtype=dtype or config.dtype, device=device or config.device
+        model_folder(path, config), dtype=dtype or config.dtype, device=device or config.device
     )
 
 
@@ -137,7 +138,7 @@ def build_task_model(
     max_new_tokens = TransformersConfig.check_max_new_tokens(model_config)
     started = time.perf_counter()
     model, tokenizer = load_hf(
-        _model_folder(path, config),
+        model_folder(path, config),
         dtype=options.dtype or config.dtype,
         device=options.device or config.device,
     )
@@ -189,7 +190,7 @@ class TransformersFlavor:
         if config.task != "llm/v1/chat":
             return rows
         chosen = _model_config(path, config).get("tool_call_format")
-        tokenizer = AutoTokenizer.from_pretrained(_model_folder(path, config))
+        tokenizer = AutoTokenizer.from_pretrained(model_folder(path, config))
         rows.append(("tool-call format", resolve_format(tokenizer, chosen).describe()))
         return rows
 
