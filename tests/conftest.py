@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -68,6 +69,112 @@ def make_tiny_llama(demo_tokenizer: Any) -> Callable[..., Any]:
         model = LlamaForCausalLM(config)
         model.eval()
         return model
+
+    return make
+
+
+# Tiny random-weight causal LMs of many architectures (issue: every model transformers can run is
+# served): two layers, 4 attention heads, a sliding window of 4 tokens where the architecture
+# has one (so 24 generated tokens run well past it), soft-capping and sinks where it has them.
+# ``initializer_range`` 0.2 (ten times the usual) spreads the logits, so that greedy decoding has
+# no near-ties that float rounding could flip between two ways of computing the same step.
+_LAYERS = {"num_hidden_layers": 2, "num_attention_heads": 4}
+_LLAMA_LIKE = {**_LAYERS, "hidden_size": 64, "intermediate_size": 128, "num_key_value_heads": 2}
+_MIXED = {"layer_types": ["sliding_attention", "full_attention"], "sliding_window": 4}
+TINY_ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "llama": _LLAMA_LIKE,
+    "qwen2": _LLAMA_LIKE,
+    "qwen3": {**_LLAMA_LIKE, "head_dim": 16},
+    "qwen3_moe": {
+        **_LLAMA_LIKE,
+        "head_dim": 16,
+        "moe_intermediate_size": 32,
+        "num_experts": 4,
+        "num_experts_per_tok": 2,
+    },
+    "mistral": {**_LLAMA_LIKE, "sliding_window": 4},
+    "mixtral": {
+        **_LLAMA_LIKE,
+        "sliding_window": 4,
+        "num_local_experts": 4,
+        "num_experts_per_tok": 2,
+    },
+    "gemma": {**_LLAMA_LIKE, "head_dim": 16},
+    "gemma2": {  # scaling 1 and a cap of 2: the cap bites
+        **_LLAMA_LIKE,
+        "head_dim": 16,
+        "sliding_window": 4,
+        "query_pre_attn_scalar": 1,
+        "attn_logit_softcapping": 2.0,
+        "tie_word_embeddings": False,
+    },
+    "gemma3_text": {
+        **_LLAMA_LIKE,
+        **_MIXED,
+        "head_dim": 16,
+        "query_pre_attn_scalar": 1,
+        "tie_word_embeddings": False,
+    },
+    "gpt_oss": {
+        **_LLAMA_LIKE,
+        **_MIXED,
+        "head_dim": 16,
+        "num_local_experts": 4,
+        "num_experts_per_tok": 2,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0},
+    },
+    "phi": _LLAMA_LIKE,
+    "phi3": _LLAMA_LIKE,
+    "granite": _LLAMA_LIKE,
+    "olmo2": _LLAMA_LIKE,
+    "stablelm": _LLAMA_LIKE,
+    "cohere": _LLAMA_LIKE,
+    "gpt2": {"n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 256},
+    "gpt_neox": {**_LAYERS, "hidden_size": 64, "intermediate_size": 128},
+    "falcon": {**_LAYERS, "hidden_size": 64},
+    "opt": {**_LAYERS, "hidden_size": 64, "ffn_dim": 128, "word_embed_proj_dim": 64},
+    "mpt": {"d_model": 64, "n_heads": 4, "n_layers": 2, "max_seq_len": 256},
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes ``architecture`` runs once for each of :data:`TINY_ARCHITECTURES`
+    (unless it names its own with ``pytest.mark.parametrize``)."""
+    chosen = any(
+        "architecture" in str(marker.args[0])
+        for marker in metafunc.definition.iter_markers("parametrize")
+    )
+    if "architecture" in metafunc.fixturenames and not chosen:
+        metafunc.parametrize("architecture", list(TINY_ARCHITECTURES))
+
+
+@pytest.fixture(scope="session")
+def make_tiny_causal_lm(demo_tokenizer: Any) -> Callable[[str], Any]:
+    """A tiny random model of one of :data:`TINY_ARCHITECTURES`, with the demo tokenizer's
+    vocabulary and special tokens: built once, a fresh copy each call (an engine switches the
+    model it serves to its own attention)."""
+    built: dict[str, Any] = {}
+
+    def make(architecture: str) -> Any:
+        if architecture not in built:
+            import torch
+            from transformers import AutoConfig, AutoModelForCausalLM
+
+            ids = {name: getattr(demo_tokenizer, name) for name in ("bos_token_id", "eos_token_id")}
+            config = AutoConfig.for_model(
+                architecture,
+                vocab_size=len(demo_tokenizer),
+                max_position_embeddings=256,
+                initializer_range=0.2,
+                pad_token_id=demo_tokenizer.eos_token_id,
+                **ids,
+                **TINY_ARCHITECTURES[architecture],
+            )
+            torch.manual_seed(0)
+            model = AutoModelForCausalLM.from_config(config)
+            model.eval()
+            built[architecture] = model
+        return copy.deepcopy(built[architecture])
 
     return make
 

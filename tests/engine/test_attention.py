@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from modelport.engine.attention import Joiner, StepPlan, planned, use_packed_attention
-from modelport.engine.cache import BatchCache, Prefix
+from modelport.engine.cache import BatchCache, KVLayout, Prefix
 from modelport.errors import UnsupportedFeatureError
 
 
@@ -21,6 +21,10 @@ def models(tiny_model: Any) -> tuple[Any, Any]:
     packed = copy.deepcopy(tiny_model)
     use_packed_attention(packed)
     return packed, reference
+
+
+def full_layout(model: Any) -> KVLayout:
+    return KVLayout.full([1] * model.config.num_hidden_layers)
 
 
 def last_logits(model: Any, ids: list[int]) -> torch.Tensor:
@@ -67,7 +71,7 @@ def test_running_rows_and_joining_prompts_share_a_pass_without_seeing_each_other
     logits, joiners = packed_step(packed, None, [], [(a, None), (b, None)])
     for row, ids in enumerate((a, b)):
         torch.testing.assert_close(logits[row], last_logits(reference, ids), atol=1e-4, rtol=1e-4)
-    batch = BatchCache.stack(packed.config, [(j.keys, j.values) for j in joiners])
+    batch = BatchCache.stack(full_layout(packed), [(j.keys, j.values) for j in joiners])
     # A cached prefix of c, taken from a prefill of its first tokens.
     _, (head,) = packed_step(packed, None, [], [(c[:3], None)])
     prefix = Prefix(tuple(c[:3]), head.keys, head.values)
@@ -77,7 +81,7 @@ def test_running_rows_and_joining_prompts_share_a_pass_without_seeing_each_other
     for row, ids in enumerate(([*a, ta], [*b, tb], c, d)):
         torch.testing.assert_close(logits[row], last_logits(reference, ids), atol=1e-4, rtol=1e-4)
     # Step 3: c and d have joined the batch's rows; all four decode together.
-    batch.extend(BatchCache.stack(packed.config, [(j.keys, j.values) for j in joiners]))
+    batch.extend(BatchCache.stack(full_layout(packed), [(j.keys, j.values) for j in joiners]))
     step = [33, 44, 55, 66]
     logits, _ = packed_step(packed, batch, step, [])
     for row, ids in enumerate(([*a, ta], [*b, tb], c, d)):
@@ -99,10 +103,29 @@ def test_outside_a_packed_step_the_model_attends_as_before(
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
 
 
-def test_models_that_cannot_take_packed_attention_are_refused(tiny_model: Any) -> None:
+@pytest.mark.parametrize("architecture", ["gemma2", "gpt_oss"])
+def test_outside_a_packed_step_soft_capped_and_sink_models_attend_as_before(
+    make_tiny_causal_lm: Any, architecture: str, prompts: list[list[int]]
+) -> None:
+    # Gemma 2 soft-caps its attention logits, gpt-oss has sinks: SDPA can do neither, so the
+    # packed attention computes them itself when the model runs outside the engine.
+    reference = make_tiny_causal_lm(architecture)
+    packed = copy.deepcopy(reference)
+    use_packed_attention(packed)
+    a, b = prompts[3], prompts[2]
+    ids = torch.tensor([a, [0] * (len(a) - len(b)) + b])
+    mask = (torch.arange(len(a)) >= len(a) - len(b)).long().expand(2, -1).clone()
+    mask[0] = 1
+    with torch.inference_mode():
+        got = packed(input_ids=ids, attention_mask=mask).logits[:, -1]
+        want = reference(input_ids=ids, attention_mask=mask).logits[:, -1]
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_models_whose_attention_packed_steps_cannot_replace_are_refused(
+    make_tiny_causal_lm: Any,
+) -> None:
     with pytest.raises(UnsupportedFeatureError, match="AttentionInterface"):
         use_packed_attention(torch.nn.Linear(2, 2))
-    capped = copy.deepcopy(tiny_model)
-    capped.config.attn_logit_softcapping = 50.0
-    with pytest.raises(UnsupportedFeatureError, match="soft-capping"):
-        use_packed_attention(capped)
+    with pytest.raises(UnsupportedFeatureError, match="FalconForCausalLM's attention"):
+        use_packed_attention(make_tiny_causal_lm("falcon"))

@@ -4,25 +4,35 @@ from typing import Any
 
 import torch
 
-from modelport.engine.cache import BatchCache, PrefixStore, kv_bytes_per_token, new_cache
+from modelport.engine.cache import (
+    BatchCache,
+    KVLayout,
+    PrefixStore,
+    kv_bytes_per_token,
+    new_cache,
+    sliding_windows,
+)
 
 
-def filled_cache(config: Any, mask: torch.Tensor) -> BatchCache:
-    """A batch cache whose key at (row, column) holds 100 * row + column, for every layer."""
-    cache = new_cache(config)
+def filled_cache(config: Any, mask: torch.Tensor, layout: KVLayout | None = None) -> BatchCache:
+    """A batch cache whose key at (row, column) holds 100 * row + column, for every layer
+    (each layer holding the last columns its layout keeps)."""
+    layout = layout or KVLayout.full([1] * config.num_hidden_layers)
+    cache = new_cache(config.num_hidden_layers)
     rows, columns = mask.shape
     heads = config.num_key_value_heads
     dim = config.hidden_size // config.num_attention_heads
     marks = (100 * torch.arange(rows)[:, None] + torch.arange(columns)[None, :]).float()
-    for layer in cache.layers:
-        layer.keys = marks[:, None, :, None].expand(rows, heads, columns, dim).clone()
+    for index, layer in enumerate(cache.layers):
+        kept = layout.width(index, columns)
+        layer.keys = marks[:, None, columns - kept :, None].expand(rows, heads, kept, dim).clone()
         layer.values = layer.keys.clone()
         layer.dtype, layer.device, layer.is_initialized = torch.float32, torch.device("cpu"), True
-    return BatchCache(cache, mask)
+    return BatchCache(cache, mask, layout)
 
 
-def key_marks(batch: BatchCache) -> list[list[int]]:
-    return batch.cache.layers[0].keys[:, 0, :, 0].long().tolist()
+def key_marks(batch: BatchCache, layer: int = 0) -> list[list[int]]:
+    return batch.cache.layers[layer].keys[:, 0, :, 0].long().tolist()
 
 
 def test_bytes_per_token_counts_keys_and_values_of_every_layer(tiny_model: Any) -> None:
@@ -41,7 +51,8 @@ def test_spans_lengths_and_crop_after_rows_leave(tiny_model: Any) -> None:
     assert batch.columns == 2
     assert key_marks(batch) == [[2, 3], [202, 203]]
     assert batch.attention_mask.tolist() == [[1, 1], [0, 1]]
-    assert batch.tokens_held() == 4
+    layer_bytes = batch.cache.layers[0].keys[0, :, 0].nbytes * 2
+    assert batch.bytes_held() == 4 * tiny_model.config.num_hidden_layers * layer_bytes
 
 
 def test_extend_pads_the_shorter_side_on_the_left(tiny_model: Any) -> None:
@@ -69,8 +80,31 @@ def test_a_row_with_a_hole_keeps_its_whole_span(tiny_model: Any) -> None:
     assert batch.spans == [3, 3]
     batch.select([0])
     assert batch.columns == 3
-    keys, _ = batch.row_slice(0, 0, 1)
-    assert keys[0][0, 0, :, 0].tolist() == [0.0]
+    assert key_marks(batch) == [[0, 1, 2]]
+
+
+def test_a_sliding_window_layer_keeps_only_its_window(tiny_model: Any) -> None:
+    # layer 0 full, layer 1 with a window of 3: it keeps the last 2 columns, aligned on the
+    # rows' last column like the full layer's
+    layout = KVLayout.windowed([None, 3], [1, 1])
+    batch = filled_cache(tiny_model.config, torch.tensor([[0, 1, 1, 1], [1, 1, 1, 1]]), layout)
+    assert key_marks(batch, 1) == [[2, 3], [102, 103]]
+    other = filled_cache(tiny_model.config, torch.tensor([[1]]), layout)
+    batch.extend(other)  # a one-token row joins: padded to the window's two columns
+    assert key_marks(batch, 0) == [[0, 1, 2, 3], [100, 101, 102, 103], [0, 0, 0, 0]]
+    assert key_marks(batch, 1) == [[2, 3], [102, 103], [0, 0]]
+    batch.select([0, 2])  # the long row leaves: three columns are left, the window keeps two
+    assert key_marks(batch, 0) == [[1, 2, 3], [0, 0, 0]]
+    assert key_marks(batch, 1) == [[2, 3], [0, 0]]
+    batch.select([1])
+    assert (batch.columns, key_marks(batch, 0), key_marks(batch, 1)) == (1, [[0]], [[0]])
+    assert layout.row_bytes(10) == 10 + 2
+
+
+def test_sliding_windows_follow_the_models_own_cache(make_tiny_causal_lm: Any) -> None:
+    assert sliding_windows(make_tiny_causal_lm("mistral").config) == [4, 4]
+    assert sliding_windows(make_tiny_causal_lm("gemma3_text").config) == [4, None]
+    assert sliding_windows(make_tiny_causal_lm("llama").config) == [None, None]
 
 
 def test_prefix_store_keeps_what_recent_prompts_shared() -> None:

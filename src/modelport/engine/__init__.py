@@ -120,6 +120,9 @@ class EngineConfig(Settings):
     # Added by the engine: torch's intra-op threads (a process-wide setting). None: measured
     # while running, between one per core and one per core but one (OMP_NUM_THREADS fixes it).
     num_threads: int | None = Field(None, ge=1)
+    # Added by the engine: how steps run (modelport.engine.runners). "auto": packed where the
+    # model's attention and cache allow it, padded otherwise; "packed" or "padded" force one.
+    path: Literal["auto", "packed", "padded"] = "auto"
 
 
 from modelport.engine.engine import GenerationEngine  # noqa: E402  (needs the types above)

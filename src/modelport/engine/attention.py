@@ -17,11 +17,17 @@ with transformers' ``AttentionInterface`` and set on the engine's model; while a
   and values on the :class:`Joiner` so the engine can add the joiner's row to the batch after the
   pass.
 
-Without a plan (the model used outside the engine) it is transformers' SDPA attention.
+Layers with a sliding window attend to the last ``window`` keys only and keep ``window - 1``
+of them; attention logit soft-capping (Gemma 2) and attention sinks (gpt-oss) are applied as the
+models' own eager attention applies them, in :func:`attend`.
+
+Without a plan (the model used outside the engine) it is transformers' SDPA attention, or
+:func:`attend` with the model's mask where SDPA cannot soft-cap or sink.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +40,7 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-from modelport.engine.cache import Prefix
+from modelport.engine.cache import Prefix, sliding_windows
 from modelport.errors import UnsupportedFeatureError
 
 NAME = "modelport_packed"
@@ -63,6 +69,8 @@ class StepPlan:
         torch.Tensor | None
     )  # [rows, 1, 1, columns] bool, the rows' keys to attend (new one included)
     joiners: list[Joiner]
+    keep: tuple[int | None, ...] = ()  # per layer: columns kept between steps (None: all)
+    windows: tuple[int | None, ...] = ()  # per layer: its sliding window (None: full attention)
 
 
 @contextmanager
@@ -75,6 +83,77 @@ def planned(plan: StepPlan) -> Iterator[None]:
         _local.plan = None
 
 
+def attend(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor | None,
+    *,
+    scale: float | None,
+    causal: bool = False,
+    softcap: float | None = None,
+    sinks: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Attention of ``[batch, heads, queries, dim]`` queries over ``[batch, kv heads, keys,
+    dim]`` keys and values; ``mask`` is boolean (True: attend) or additive, or ``causal``.
+
+    SDPA when it can; the explicit computation when the model soft-caps its logits
+    (``tanh(s / cap) * cap`` before the mask) or has attention sinks (one learned logit per
+    head that takes part in the softmax and is dropped after it).
+    """
+    gqa = query.shape[1] != key.shape[1]
+    if softcap is None and sinks is None:
+        return F.scaled_dot_product_attention(
+            query,
+            key,
+            value,
+            attn_mask=mask,
+            is_causal=causal and mask is None,
+            scale=scale,
+            enable_gqa=gqa,
+        )
+    if gqa:
+        groups = query.shape[1] // key.shape[1]
+        key, value = key.repeat_interleave(groups, dim=1), value.repeat_interleave(groups, dim=1)
+    scores = torch.matmul(query, key.transpose(2, 3)) * (
+        scale if scale is not None else query.shape[-1] ** -0.5
+    )
+    if softcap is not None:
+        scores = torch.tanh(scores / softcap) * softcap
+    if mask is None and causal:
+        queries, keys = query.shape[2], key.shape[2]
+        mask = torch.ones((queries, keys), dtype=torch.bool, device=query.device).tril(
+            keys - queries
+        )
+    if mask is not None:
+        # the dtype's lowest rather than -inf: a padding query that sees nothing stays finite
+        low = torch.finfo(scores.dtype).min
+        scores = scores.masked_fill(~mask, low) if mask.dtype == torch.bool else scores + mask
+    if sinks is not None:
+        sink = sinks.reshape(1, -1, 1, 1).to(scores.dtype)
+        scores = torch.cat([scores, sink.expand(*scores.shape[:-1], 1)], dim=-1)
+    weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(value.dtype)
+    if sinks is not None:
+        weights = weights[..., :-1]
+    return torch.matmul(weights, value)
+
+
+def _prompt_mask(
+    length: int, skip: int, window: int | None, device: torch.device
+) -> torch.Tensor | None:
+    """Which keys (a cached prefix of ``skip``, then the prompt) each prompt token sees: those
+    up to itself and, with a window, the last ``window`` of them. None: plain causal."""
+    total = skip + length
+    if not skip and (window is None or window >= total):
+        return None
+    query = torch.arange(skip, total, device=device)[:, None]
+    key = torch.arange(total, device=device)[None, :]
+    mask = key <= query
+    if window is not None:
+        mask &= key > query - window
+    return mask
+
+
 def packed_attention(
     module: Any,
     query: torch.Tensor,
@@ -83,34 +162,59 @@ def packed_attention(
     attention_mask: torch.Tensor | None,
     dropout: float = 0.0,
     scaling: float | None = None,
+    softcap: float | None = None,
+    s_aux: torch.Tensor | None = None,
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
     """Attention for a packed step (see the module docstring); ``[1, tokens, heads, dim]`` out."""
     plan: StepPlan | None = getattr(_local, "plan", None)
     if plan is None:
-        output, weights = sdpa_attention_forward(
-            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs
+        if softcap is None and s_aux is None:
+            output, weights = sdpa_attention_forward(
+                module,
+                query,
+                key,
+                value,
+                attention_mask,
+                dropout=dropout,
+                scaling=scaling,
+                **kwargs,
+            )
+            return output, weights
+        out = attend(
+            query,
+            key,
+            value,
+            attention_mask,
+            scale=scaling,
+            causal=attention_mask is None,
+            softcap=softcap,
+            sinks=s_aux,
         )
-        return output, weights
+        return out.transpose(1, 2).contiguous(), None
     layer = module.layer_idx
-    gqa = query.shape[1] != key.shape[1]
+    window = plan.windows[layer] if plan.windows else None
+    keep = plan.keep[layer] if plan.keep else None
     outputs: list[torch.Tensor] = []
     rows = plan.rows
     if rows:
-        assert plan.cache is not None
+        assert plan.cache is not None and plan.mask is not None
         cached = plan.cache.layers[layer]
         # [1, heads, rows, dim] -> [rows, heads, 1, dim]: each running row's own new column
         keys = torch.cat([cached.keys, key[0, :, :rows].transpose(0, 1).unsqueeze(2)], dim=2)
         values = torch.cat([cached.values, value[0, :, :rows].transpose(0, 1).unsqueeze(2)], dim=2)
-        cached.keys, cached.values = keys, values
-        out = F.scaled_dot_product_attention(
+        out = attend(
             query[0, :, :rows].transpose(0, 1).unsqueeze(2),
             keys,
             values,
-            attn_mask=plan.mask,
+            plan.mask[..., plan.mask.shape[-1] - keys.shape[2] :],
             scale=scaling,
-            enable_gqa=gqa,
+            softcap=softcap,
+            sinks=s_aux,
         )
+        if keep is not None and keys.shape[2] > keep:  # what the window needs next step
+            keys, values = keys[:, :, -keep:], values[:, :, -keep:]
+        cached.keys, cached.values = keys, values
         outputs.append(out.squeeze(2).unsqueeze(0))  # [1, rows, heads, dim]
     for joiner in plan.joiners:
         span = slice(joiner.offset, joiner.offset + joiner.length)
@@ -122,19 +226,16 @@ def packed_attention(
             values = torch.cat([joiner.prefix.values[layer], values], dim=2)
         joiner.keys.append(keys)
         joiner.values.append(values)
-        mask = None
-        if skip:  # token i sees the prefix and the prompt up to itself
-            mask = torch.ones(
-                (joiner.length, skip + joiner.length), dtype=torch.bool, device=query.device
-            ).tril(diagonal=skip)
-        out = F.scaled_dot_product_attention(
+        mask = _prompt_mask(joiner.length, skip, window, query.device)
+        out = attend(
             query[:, :, span],
             keys,
             values,
-            attn_mask=mask,
-            is_causal=mask is None,
+            mask,
             scale=scaling,
-            enable_gqa=gqa,
+            causal=mask is None,
+            softcap=softcap,
+            sinks=s_aux,
         )
         outputs.append(out.transpose(1, 2))
     return torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0], None
@@ -142,22 +243,27 @@ def packed_attention(
 
 def use_packed_attention(model: Any) -> None:
     """Switch ``model`` to :func:`packed_attention`, or refuse a model it cannot serve."""
+    problem = packed_problem(model)
+    if problem is not None:
+        raise UnsupportedFeatureError(f"packed steps cannot serve this model: {problem}")
+    model.set_attn_implementation(NAME)
+
+
+def packed_problem(model: Any) -> str | None:
+    """Why packed steps cannot serve ``model`` (None: they can)."""
+    name = type(model).__name__
     can_set = getattr(model, "_can_set_attn_implementation", None)
     if can_set is None or not can_set():
-        raise UnsupportedFeatureError(
-            "the batching engine needs a transformers model whose attention goes through "
-            f"transformers' AttentionInterface; {type(model).__name__} does not"
-        )
-    if getattr(model.config.get_text_config(), "attn_logit_softcapping", None) is not None:
-        raise UnsupportedFeatureError(
-            "the batching engine does not support attention logit soft-capping "
-            "(attn_logit_softcapping is set in this model's config)"
-        )
-    if any(getattr(module, "sinks", None) is not None for module in model.modules()):
-        raise UnsupportedFeatureError(
-            "the batching engine does not support attention sinks (this model has them)"
-        )
-    model.set_attn_implementation(NAME)
+        return f"{name}'s attention does not go through transformers' AttentionInterface"
+    parameters = inspect.signature(model.forward).parameters
+    missing = [p for p in ("position_ids", "logits_to_keep") if p not in parameters]
+    if missing:
+        return f"{name}.forward takes no {' or '.join(missing)}"
+    try:
+        sliding_windows(model.config)
+    except UnsupportedFeatureError as exc:
+        return str(exc)
+    return None
 
 
 def packed_mask(*args: Any, **kwargs: Any) -> Any:

@@ -5,8 +5,9 @@ Row ``i`` occupies its last ``spans[i]`` columns; the columns before are padding
 the row's next token. Every step appends one column to all rows at once (the attention of a
 packed step, :mod:`modelport.engine.attention`, writes it). The rows of newly prefilled prompts
 join by left-padding whichever side is shorter; finished rows leave by
-index selection, and leading columns that no row spans any more are cropped, so the cache holds
-``rows * max(spans)`` token slots.
+index selection, and leading columns that no row spans any more are cropped, so a full-attention
+layer holds ``rows * max(spans)`` token slots and a sliding-window layer at most ``rows * (window
+- 1)`` (:class:`KVLayout`).
 
 :class:`PrefixStore` keeps the keys and values of prompt prefixes that several prompts shared
 (typically a chat template's system prompt), so that later prompts starting the same way only
@@ -23,13 +24,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
+from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
 from modelport.errors import UnsupportedFeatureError
 
 
 def kv_bytes_per_token(config: Any, dtype: torch.dtype) -> int:
-    """Bytes of keys and values that one token occupies across all layers."""
+    """Bytes of keys and values that one token occupies across all layers, by the config's
+    head counts (:class:`KVLayout` measures them instead)."""
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
     heads = text_config.num_attention_heads
     kv_heads = getattr(text_config, "num_key_value_heads", None) or heads
@@ -38,14 +40,57 @@ def kv_bytes_per_token(config: Any, dtype: torch.dtype) -> int:
     return 2 * text_config.num_hidden_layers * kv_heads * head_dim * element
 
 
-def new_cache(config: Any) -> DynamicCache:
-    """An empty cache whose rows this module knows how to pad, select and crop."""
-    cache = DynamicCache(config=config)
-    if any(type(layer) is not DynamicLayer for layer in cache.layers):
-        raise UnsupportedFeatureError(
-            "the batching engine supports models with plain (full) attention caches only; "
-            "this model uses sliding-window or other special cache layers"
+def sliding_windows(config: Any) -> list[int | None]:
+    """Each layer's sliding window as transformers' own cache would keep it (None: full
+    attention), or ``UnsupportedFeatureError`` for cache layers that are neither."""
+    windows: list[int | None] = []
+    for layer in DynamicCache(config=config).layers:
+        if type(layer) is DynamicLayer:
+            windows.append(None)
+        elif type(layer) is DynamicSlidingWindowLayer:
+            windows.append(int(layer.sliding_window))
+        else:
+            raise UnsupportedFeatureError(
+                f"its cache has {type(layer).__name__} layers, which packed steps do not keep"
+            )
+    return windows
+
+
+@dataclass(frozen=True)
+class KVLayout:
+    """What each layer keeps of a row: how many columns (``None``: all of them; a sliding
+    window of ``w`` keeps the last ``w - 1`` between steps, as transformers' cache does) and
+    the bytes of keys and values one column costs in it (measured on a real forward pass)."""
+
+    keep: tuple[int | None, ...]
+    column_bytes: tuple[int, ...]
+
+    @classmethod
+    def full(cls, column_bytes: Sequence[int]) -> KVLayout:
+        return cls((None,) * len(column_bytes), tuple(column_bytes))
+
+    @classmethod
+    def windowed(cls, windows: Sequence[int | None], column_bytes: Sequence[int]) -> KVLayout:
+        keep = tuple(None if w is None else max(w - 1, 1) for w in windows)
+        return cls(keep, tuple(column_bytes))
+
+    def row_bytes(self, columns: int) -> int:
+        """Bytes one row spanning ``columns`` columns holds across the layers."""
+        return sum(
+            size * (columns if keep is None else min(columns, keep))
+            for keep, size in zip(self.keep, self.column_bytes, strict=True)
         )
+
+    def width(self, layer: int, columns: int) -> int:
+        """Columns ``layer`` holds of a batch ``columns`` wide."""
+        keep = self.keep[layer]
+        return columns if keep is None else min(columns, keep)
+
+
+def new_cache(layers: int) -> DynamicCache:
+    """An empty cache of ``layers`` plain layers (the batch cache crops sliding ones itself)."""
+    cache = DynamicCache()
+    cache.layers = [DynamicLayer() for _ in range(layers)]
     return cache
 
 
@@ -57,6 +102,19 @@ def _set(layer: Any, keys: torch.Tensor, values: torch.Tensor) -> None:
     layer.keys, layer.values = keys, values
     layer.dtype, layer.device = keys.dtype, keys.device
     layer.is_initialized = True
+
+
+def _last(tensor: torch.Tensor, columns: int) -> torch.Tensor:
+    """The last ``columns`` columns of a ``[rows, heads, columns, dim]`` tensor."""
+    if tensor.shape[2] <= columns:
+        return tensor
+    return tensor[:, :, tensor.shape[2] - columns :, :].contiguous()
+
+
+def _pad_left(tensor: torch.Tensor, columns: int) -> torch.Tensor:
+    return (
+        F.pad(tensor, (0, 0, columns - tensor.shape[2], 0)) if tensor.shape[2] < columns else tensor
+    )
 
 
 @dataclass
@@ -128,10 +186,16 @@ class PrefixStore:
 
 
 class BatchCache:
-    """A :class:`DynamicCache` plus the attention mask, the per-row spans and token counts."""
+    """A :class:`DynamicCache` plus the attention mask, the per-row spans and token counts.
 
-    def __init__(self, cache: DynamicCache, attention_mask: torch.Tensor) -> None:
+    A layer with a sliding window holds only the last columns its window needs
+    (:class:`KVLayout`): rows are aligned on their last column, so the same columns serve all
+    rows, and its mask is the last columns of :attr:`attention_mask`.
+    """
+
+    def __init__(self, cache: DynamicCache, attention_mask: torch.Tensor, layout: KVLayout) -> None:
         self.cache = cache
+        self.layout = layout
         self.attention_mask = attention_mask  # [rows, columns], 1 = real token
         self.lengths: list[int] = attention_mask.sum(dim=1).tolist()
         columns = attention_mask.shape[1]
@@ -140,34 +204,25 @@ class BatchCache:
 
     @classmethod
     def stack(
-        cls, config: Any, rows: Sequence[tuple[list[torch.Tensor], list[torch.Tensor]]]
+        cls, layout: KVLayout, rows: Sequence[tuple[list[torch.Tensor], list[torch.Tensor]]]
     ) -> BatchCache:
         """A cache of the given rows (keys and values per layer, ``[1, heads, tokens, dim]``),
-        each left-padded to the longest."""
+        each left-padded to the longest, each layer cropped to what it keeps."""
         spans = [keys[0].shape[2] for keys, _ in rows]
         width = max(spans)
-        cache = new_cache(config)
+        cache = new_cache(len(layout.keep))
         for index, layer in enumerate(_layers(cache)):
+            kept = layout.width(index, width)
             _set(
                 layer,
-                torch.cat(
-                    [
-                        F.pad(keys[index], (0, 0, width - n, 0))
-                        for (keys, _), n in zip(rows, spans, strict=True)
-                    ]
-                ),
-                torch.cat(
-                    [
-                        F.pad(values[index], (0, 0, width - n, 0))
-                        for (_, values), n in zip(rows, spans, strict=True)
-                    ]
-                ),
+                torch.cat([_pad_left(_last(keys[index], kept), kept) for keys, _ in rows]),
+                torch.cat([_pad_left(_last(values[index], kept), kept) for _, values in rows]),
             )
         device = rows[0][0][0].device
         mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
         for row, n in enumerate(spans):
             mask[row, width - n :] = 1
-        return cls(cache, mask)
+        return cls(cache, mask, layout)
 
     @property
     def rows(self) -> int:
@@ -177,9 +232,13 @@ class BatchCache:
     def columns(self) -> int:
         return int(self.attention_mask.shape[1])
 
-    def tokens_held(self) -> int:
-        """Token slots held (padding included): what the cache's memory is proportional to."""
-        return self.rows * self.columns
+    def bytes_held(self) -> int:
+        """Bytes of keys and values held (padding included)."""
+        return sum(
+            layer.keys.nbytes + layer.values.nbytes
+            for layer in _layers(self.cache)
+            if layer.is_initialized
+        )
 
     def append_column(self) -> None:
         """Account for the token that the next forward pass writes into every row."""
@@ -189,17 +248,6 @@ class BatchCache:
         self.attention_mask = torch.cat([self.attention_mask, ones], dim=1)
         self.lengths = [n + 1 for n in self.lengths]
         self.spans = [n + 1 for n in self.spans]
-
-    def row_slice(
-        self, row: int, start: int, size: int
-    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Copies of the keys and values of ``size`` tokens of ``row``, from ``start`` in its span."""
-        column = self.columns - self.spans[row] + start
-        keys, values = [], []
-        for layer in _layers(self.cache):
-            keys.append(layer.keys[row : row + 1, :, column : column + size, :].clone())
-            values.append(layer.values[row : row + 1, :, column : column + size, :].clone())
-        return keys, values
 
     def repeat_rows(self, repeats: list[int]) -> None:
         """Repeat row ``i`` ``repeats[i]`` times (n sequences sharing one prompt's prefill)."""
@@ -211,18 +259,14 @@ class BatchCache:
     def select(self, keep: list[int]) -> None:
         """Keep only the rows in ``keep`` (in that order), then crop columns no row spans."""
         index = torch.tensor(keep, dtype=torch.long, device=self.attention_mask.device)
-        extra = self.columns - max((self.spans[i] for i in keep), default=0)
+        columns = max((self.spans[i] for i in keep), default=0)
         for layer in _layers(self.cache):
             if layer.is_initialized and layer.keys.numel():
-                keys = layer.keys.index_select(0, index)
-                values = layer.values.index_select(0, index)
-                if extra > 0:
-                    keys, values = (
-                        keys[:, :, extra:, :].contiguous(),
-                        values[:, :, extra:, :].contiguous(),
-                    )
-                layer.keys, layer.values = keys, values
-        self.attention_mask = self.attention_mask.index_select(0, index)[:, max(extra, 0) :]
+                layer.keys = _last(layer.keys.index_select(0, index), columns)
+                layer.values = _last(layer.values.index_select(0, index), columns)
+        self.attention_mask = self.attention_mask.index_select(0, index)[
+            :, max(self.columns - columns, 0) :
+        ]
         self.lengths = [self.lengths[i] for i in keep]
         self.spans = [self.spans[i] for i in keep]
 
@@ -231,12 +275,9 @@ class BatchCache:
         columns = max(self.columns, other.columns)
         mine, theirs = columns - self.columns, columns - other.columns
         for layer, new in zip(_layers(self.cache), _layers(other.cache), strict=True):
-            keys = torch.cat(
-                [F.pad(layer.keys, (0, 0, mine, 0)), F.pad(new.keys, (0, 0, theirs, 0))]
-            )
-            values = torch.cat(
-                [F.pad(layer.values, (0, 0, mine, 0)), F.pad(new.values, (0, 0, theirs, 0))]
-            )
+            width = max(layer.keys.shape[2], new.keys.shape[2])
+            keys = torch.cat([_pad_left(layer.keys, width), _pad_left(new.keys, width)])
+            values = torch.cat([_pad_left(layer.values, width), _pad_left(new.values, width)])
             _set(layer, keys, values)
         self.attention_mask = torch.cat(
             [F.pad(self.attention_mask, (mine, 0)), F.pad(other.attention_mask, (theirs, 0))], dim=0

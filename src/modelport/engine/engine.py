@@ -1,8 +1,9 @@
 """The generation engine: one thread that owns the model and runs it step by step.
 
 Each step the loop (1) drops cancelled requests, (2) admits waiting requests in FIFO order while
-the batch size, the prefill token budget and the KV-cache budget allow, and (3) runs one packed
-forward pass (:mod:`modelport.engine.attention`): the next token of every running sequence and
+the batch size, the prefill token budget and the KV-cache budget allow, and (3) runs the step's
+forward pass through the model's runner (:mod:`modelport.engine.runners`: one packed pass, or
+the model's own attention over a padded batch): the next token of every running sequence and
 the admitted prompts, which join the batch after it. Sequences leave the batch the step they
 finish. With ``batching=False`` a request is admitted
 only when nothing is running: one request at a time, the baseline.
@@ -31,10 +32,11 @@ from modelport.engine import (
     StreamEvent,
     TokenLogprob,
 )
-from modelport.engine.attention import Joiner, StepPlan, planned, use_packed_attention
-from modelport.engine.cache import BatchCache, PrefixStore, kv_bytes_per_token, new_cache
+from modelport.engine.attention import Joiner, StepPlan
+from modelport.engine.cache import BatchCache, KVLayout, PrefixStore
 from modelport.engine.detok import IncrementalDetokenizer
 from modelport.engine.handle import END, GenerationHandle
+from modelport.engine.runners import Runner, choose_runner
 from modelport.engine.sampling import GREEDY_BELOW, RowSampling, sample, validate
 from modelport.engine.stop import StopMatcher
 from modelport.engine.threads import ThreadTuner, candidate_counts
@@ -106,14 +108,17 @@ class GenerationEngine:
         )
         # Inputs are built on the CPU and moved to the model's device for each forward pass;
         # logits come back to the CPU, where sampling (and its seeded generators) runs.
-        weights = next(model.parameters())
-        self.device = weights.device
-        self._bytes_per_token = kv_bytes_per_token(model.config, weights.dtype)
+        self.device = next(model.parameters()).device
         self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
-        self._max_cache_tokens = self.kv_cache_bytes // self._bytes_per_token
         self._prefixes = PrefixStore() if self.config.prefix_cache else None
-        new_cache(model.config)  # refuses models whose cache layers the batch cannot hold
-        use_packed_attention(model)
+        self.runner: Runner = choose_runner(model, self.config.path)
+        logger.info(
+            "generation engine for %s: %s path (%s)",
+            type(model).__name__,
+            self.runner.path,
+            self.runner.reason,
+        )
+        self._layout: KVLayout | None = None  # measured by the first forward pass
 
         self._cond = threading.Condition()
         self._waiting: deque[_Request] = deque()
@@ -126,15 +131,29 @@ class GenerationEngine:
         self._tokens_generated = 0
         self._prefill_tokens = 0
         self._prefills = 0
-        self._peak_cache_tokens = 0
+        self._peak_cache_bytes = 0
         self._peak_rows = 0
         self._threads = ThreadTuner(candidate_counts(self.config.num_threads))
         # Events are sent once a step's bookkeeping is done, so a reader that sees its request
         # end also sees the engine's counters without it.
         self._outbox: list[tuple[GenerationHandle, Any]] = []
 
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            raise self._start_error
+
+    @property
+    def path(self) -> str:
+        """How steps run: "packed" or "padded" (see :mod:`modelport.engine.runners`)."""
+        return self.runner.path
+
+    def describe(self) -> dict[str, str]:
+        """The engine path and why it was chosen (``/v1/models`` shows it)."""
+        return {"path": self.runner.path, "reason": self.runner.reason}
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -165,13 +184,13 @@ class GenerationEngine:
                 param="messages",
             )
         max_new = min(params.max_new_tokens, self.context_length - len(prompt))
-        alone = _peak_cache_tokens([(len(prompt), max_new)] * params.n)
-        if alone > self._max_cache_tokens:
+        alone = self._peak_bytes([(len(prompt), max_new)] * params.n)
+        if alone > self.kv_cache_bytes:
             raise ContextLengthExceededError(
                 f"the prompt ({len(prompt)} tokens) plus max_tokens ({max_new}) for n={params.n} "
-                f"needs {alone} tokens of KV cache, over this engine's budget of "
-                f"{self._max_cache_tokens} tokens ({self.kv_cache_bytes} bytes); send a shorter "
-                "prompt, a smaller max_tokens or a smaller n",
+                f"needs {alone} bytes of KV cache, over this engine's budget of "
+                f"{self.kv_cache_bytes} bytes; send a shorter prompt, a smaller max_tokens or a "
+                "smaller n",
                 param="max_tokens",
             )
         holder: list[_Request] = []
@@ -203,8 +222,8 @@ class GenerationEngine:
             "prefix_cache_tokens_saved": self._prefixes.tokens_saved
             if self._prefixes is not None
             else 0,
-            "kv_cache_bytes": (batch.tokens_held() if batch else 0) * self._bytes_per_token,
-            "kv_cache_peak_bytes": self._peak_cache_tokens * self._bytes_per_token,
+            "kv_cache_bytes": batch.bytes_held() if batch else 0,
+            "kv_cache_peak_bytes": self._peak_cache_bytes,
             "kv_cache_budget_bytes": self.kv_cache_bytes,
             "threads": self._threads.current,
             "thread_switches": self._threads.switches,
@@ -233,9 +252,29 @@ class GenerationEngine:
                 request.handle.push(END)
             self._cond.notify_all()
 
+    def _measure_layout(self) -> KVLayout:
+        """Prefill one token to see the bytes of keys and values a column costs in each layer."""
+        joiner = Joiner(0, 1, None)
+        self.runner.forward(StepPlan(0, None, None, [joiner]), [0], [0])
+        return KVLayout.windowed(
+            self.runner.windows,
+            [k.nbytes + v.nbytes for k, v in zip(joiner.keys, joiner.values, strict=True)],
+        )
+
+    def _peak_bytes(self, entries: list[tuple[int, int]]) -> int:
+        assert self._layout is not None
+        return _peak_cache_bytes(entries, self._layout)
+
     def _run(self) -> None:
         try:
             with torch.inference_mode():
+                try:
+                    self._layout = self._measure_layout()
+                except Exception as exc:
+                    self._start_error = exc
+                    return
+                finally:
+                    self._ready.set()
                 while True:
                     with self._cond:
                         while not self._stopping and not self._waiting and not self._rows:
@@ -278,9 +317,7 @@ class GenerationEngine:
                 for r in [*admitted, request]
                 for _ in range(r.params.n)
             ]
-            if (rows or admitted) and _peak_cache_tokens(
-                running + joining
-            ) > self._max_cache_tokens:
+            if (rows or admitted) and self._peak_bytes(running + joining) > self.kv_cache_bytes:
                 break
             self._waiting.popleft()
             admitted.append(request)
@@ -341,26 +378,27 @@ class GenerationEngine:
         if batch is not None:
             batch.append_column()
             mask = batch.attention_mask.bool()[:, None, None, :]
-        keep_logits = [*range(rows), *(j.offset + j.length - 1 for j in joiners)]
         if joiners:
             self._threads.before_prefill()
         else:
             self._threads.before_step(rows)
-        plan = StepPlan(rows, batch.cache if batch is not None else None, mask, joiners)
+        assert self._layout is not None
+        plan = StepPlan(
+            rows,
+            batch.cache if batch is not None else None,
+            mask,
+            joiners,
+            keep=self._layout.keep,
+            windows=self.runner.windows,
+        )
         started = time.perf_counter()
-        with planned(plan):
-            out = self.model(
-                input_ids=torch.tensor([tokens], dtype=torch.long, device=self.device),
-                position_ids=torch.tensor([positions], dtype=torch.long, device=self.device),
-                use_cache=False,
-                logits_to_keep=torch.tensor(keep_logits, dtype=torch.long, device=self.device),
-            )
+        out = self.runner.forward(plan, tokens, positions)
         if not joiners:
             self._threads.after_step(rows, time.perf_counter() - started)
-        logits = out.logits[0].float().cpu()
+        logits = out.float().cpu()
         if batch is not None:
             self._steps += 1
-            self._peak_cache_tokens = max(self._peak_cache_tokens, batch.tokens_held())
+            self._peak_cache_bytes = max(self._peak_cache_bytes, batch.bytes_held())
             keep = self._accept(self._rows, logits[:rows])
             if len(keep) != rows:
                 self._keep_rows(keep)
@@ -377,12 +415,14 @@ class GenerationEngine:
         logits: torch.Tensor,
     ) -> None:
         """Add the rows of requests prefilled in this step; their first tokens come from ``logits``."""
-        joined = BatchCache.stack(self.model.config, [(j.keys, j.values) for j in joiners])
         if self._prefixes is not None:
-            for row, (request, share) in enumerate(zip(requests, shares, strict=True)):
+            for joiner, request, share in zip(joiners, requests, shares, strict=True):
                 if share:
-                    keys, values = joined.row_slice(row, 0, share)
+                    keys = [k[:, :, :share].clone() for k in joiner.keys]
+                    values = [v[:, :, :share].clone() for v in joiner.values]
                     self._prefixes.keep(tuple(request.prompt_ids[:share]), keys, values)
+        assert self._layout is not None
+        joined = BatchCache.stack(self._layout, [(j.keys, j.values) for j in joiners])
         sequences: list[_Sequence] = []
         joining: list[int] = []
         for row, request in enumerate(requests):
@@ -414,7 +454,7 @@ class GenerationEngine:
             self._batch.extend(joined)
         self._rows.extend(sequences)
         self._peak_rows = max(self._peak_rows, len(self._rows))
-        self._peak_cache_tokens = max(self._peak_cache_tokens, self._batch.tokens_held())
+        self._peak_cache_bytes = max(self._peak_cache_bytes, self._batch.bytes_held())
 
     def _new_sequence(self, request: _Request, index: int) -> _Sequence:
         params = request.params
@@ -553,16 +593,17 @@ class GenerationEngine:
         self._running_requests = 0
 
 
-def _peak_cache_tokens(entries: list[tuple[int, int]]) -> int:
-    """Most token slots a batch of rows will hold, given (cached now, still to add) per row.
+def _peak_cache_bytes(entries: list[tuple[int, int]], layout: KVLayout) -> int:
+    """Most bytes a batch of rows will hold, given (cached now, still to add) per row.
 
     Rows grow one column per step together and leave when they finish; the cache holds
-    ``alive rows * longest alive row``, which peaks just before some row leaves.
+    ``alive rows * the longest alive row's bytes`` (a sliding-window layer's row stops growing at
+    its window), which peaks just before some row leaves.
     """
     peak = 0
     for _, steps in entries:
         alive = [(length, more) for length, more in entries if more >= steps]
-        peak = max(peak, len(alive) * max(length + steps for length, _ in alive))
+        peak = max(peak, len(alive) * layout.row_bytes(max(length + steps for length, _ in alive)))
     return peak
 
 
