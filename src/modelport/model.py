@@ -13,9 +13,11 @@ The whole contract::
         def predict_stream(self, context, messages, params) -> Iterator[ChatCompletionChunk]
 
 ``async def`` versions are accepted for ``predict`` and ``predict_stream``, and ``context`` may be
-left out of their signatures. Two optional hooks: ``stats() -> dict[str, float]`` (counters such
-as ``tokens_generated``, ``running``, ``waiting`` that the server exports at ``/metrics``) and
-``close()`` (release threads and memory; ``LoadedModel.close`` calls it). ``set_model(obj)`` marks the model of a models-from-code file.
+left out of their signatures. Optional hooks: ``stats() -> dict[str, float]`` (counters such
+as ``tokens_generated``, ``running``, ``waiting`` that the server exports at ``/metrics``),
+``engine_info() -> dict[str, str]`` (how the model is run, e.g. ``{"path": "packed", "reason":
+...}``, shown by ``/v1/models``) and ``close()`` (release threads and memory;
+``LoadedModel.close`` calls it). ``set_model(obj)`` marks the model of a models-from-code file.
 """
 
 from __future__ import annotations

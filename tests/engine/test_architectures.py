@@ -73,3 +73,44 @@ def test_greedy_equals_generate_alone_and_batched(
         assert list(first.completion_tokens[0]) == expected[0]
     finally:
         engine.shutdown()
+
+
+def test_the_kv_budget_counts_only_what_a_window_keeps(
+    make_tiny_causal_lm: Any, tokenizer: Any
+) -> None:
+    from modelport.engine.cache import kv_bytes_per_token
+    from modelport.errors import ContextLengthExceededError
+
+    # The tiny Mistral has a window of 4 on both layers: a row keeps 3 columns whatever its
+    # length. The tiny Llama has the same sizes with full attention.
+    llama, mistral = make_tiny_causal_lm("llama"), make_tiny_causal_lm("mistral")
+    column = kv_bytes_per_token(llama.config, torch.float32)
+    assert column == kv_bytes_per_token(mistral.config, torch.float32)
+    budget = column * 32  # room for 32 columns: less than one 10 + 40 token row with full attention
+    prompt = list(range(100, 110))
+    params = SamplingParams(max_new_tokens=40, temperature=0.0)
+    full = GenerationEngine(llama, tokenizer, EngineConfig(kv_cache_bytes=budget))
+    windowed = GenerationEngine(mistral, tokenizer, EngineConfig(kv_cache_bytes=budget))
+    try:
+        with pytest.raises(ContextLengthExceededError, match="KV cache"):
+            full.submit(prompt, params)
+        handles = [windowed.submit([*prompt, i], params) for i in range(8)]
+        for handle in handles:
+            for _ in handle:
+                pass
+        assert all(len(h.completion_tokens[0]) == 40 for h in handles)
+        stats = windowed.stats()
+        assert stats["peak_running_sequences"] == 8  # 8 rows of 3 columns fit in 32
+        assert 0 < stats["kv_cache_peak_bytes"] <= 8 * 3 * column
+    finally:
+        full.shutdown()
+        windowed.shutdown()
+
+
+def test_forcing_the_packed_path_on_a_model_it_cannot_serve_is_refused(
+    make_tiny_causal_lm: Any, tokenizer: Any
+) -> None:
+    from modelport.errors import UnsupportedFeatureError
+
+    with pytest.raises(UnsupportedFeatureError, match=r"packed engine path cannot serve.*MptFor"):
+        GenerationEngine(make_tiny_causal_lm("mpt"), tokenizer, EngineConfig(path="packed"))

@@ -367,6 +367,7 @@ def test_bad_prompts_are_refused(make_engine: MakeEngine, prompt: list[int], mat
         ({"num_threads": 0}, "num_threads"),
         ({"kv_cache_bytes": -1}, "kv_cache_bytes"),
         ({"max_batch_sise": 4}, "max_batch_sise"),
+        ({"path": "fast"}, "path"),
     ],
 )
 def test_bad_engine_config_is_refused(fields: dict[str, Any], param: str) -> None:

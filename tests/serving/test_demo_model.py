@@ -67,6 +67,15 @@ def test_openai_sdk_chat_and_stream(demo_server: RunningServer) -> None:
         assert chunks[-1].usage.completion_tokens == reply.usage.completion_tokens
 
 
+def test_the_engine_path_is_in_the_model_list_and_the_metrics(demo_server: RunningServer) -> None:
+    with openai.OpenAI(base_url=demo_server.v1, api_key="x", max_retries=0) as client:
+        card = client.models.retrieve("demo").model_dump()
+    assert card["engine"]["path"] == "packed"
+    assert "AttentionInterface" in card["engine"]["reason"]
+    text = httpx.get(f"{demo_server.url}/metrics").text
+    assert 'modelport_engine_path_info{model="demo",path="packed"} 1.0' in text
+
+
 def test_invocations_tutorial_body(demo_server: RunningServer) -> None:
     body = {"messages": FRANCE, "max_tokens": 8, "temperature": 0}
     reply = httpx.post(f"{demo_server.url}/invocations", json=body, timeout=60)

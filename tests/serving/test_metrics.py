@@ -27,6 +27,9 @@ class CountingChat(ChatModel):
     def stats(self) -> dict[str, Any]:
         return dict(self.counters)
 
+    def engine_info(self) -> dict[str, str]:
+        return {"path": "padded", "reason": "its attention is its own"}
+
 
 class Plain(ChatModel):
     def predict(self, context: Any, messages: Any, params: Any = None) -> Any:
@@ -58,6 +61,7 @@ def test_a_models_stats_are_exported_at_scrape_time() -> None:
     assert samples[("modelport_engine_running", m)] == 2
     assert samples[("modelport_engine_waiting", m)] == 1
     assert ("modelport_engine_steps_total", m) not in samples  # not reported: left out
+    assert samples[("modelport_engine_path_info", (("model", "m"), ("path", "padded")))] == 1
     assert samples[("modelport_requests_in_flight", ())] == 3
     assert samples[("modelport_queue_depth", ())] == 4
 
@@ -69,7 +73,7 @@ def test_only_known_numeric_stats_are_exported() -> None:
         in_flight=lambda: 0, queue_depth=lambda: 0, models=lambda: [("m", _loaded(model))]
     )
     engine = {name for name, _ in _samples(metrics) if name.startswith("modelport_engine")}
-    assert engine == {"modelport_engine_steps_total"}
+    assert engine == {"modelport_engine_steps_total", "modelport_engine_path_info"}
     assert set(ENGINE_SERIES) >= {"tokens_generated", "steps", "running", "waiting"}
 
 
@@ -77,6 +81,9 @@ def test_a_failing_stats_hook_does_not_break_the_scrape(caplog: pytest.LogCaptur
     class Broken(Plain):
         def stats(self) -> dict[str, Any]:
             raise RuntimeError("counter gone")
+
+        def engine_info(self) -> dict[str, str]:
+            raise RuntimeError("engine gone")
 
     good = CountingChat()
     metrics = Metrics(
@@ -89,6 +96,7 @@ def test_a_failing_stats_hook_does_not_break_the_scrape(caplog: pytest.LogCaptur
     assert samples[("modelport_engine_running", (("model", "good"),))] == 2
     assert not any(labels == (("model", "bad"),) for _, labels in samples)
     assert "stats() of model 'bad' failed" in caplog.text
+    assert "engine_info() of model 'bad' failed" in caplog.text
 
 
 def test_models_without_stats_export_no_engine_series() -> None:

@@ -140,14 +140,21 @@ class PaddedRunner(Runner):
 PathSetting = Literal["auto", "packed", "padded"]
 
 
-def choose_runner(model: Any, path: PathSetting = "auto") -> Runner:
-    """The runner for ``model``: packed when it can serve the model, else padded (``path``
-    forces one; forcing packed on a model it cannot serve is ``UnsupportedFeatureError``)."""
+def choose_path(model: Any, setting: PathSetting = "auto") -> tuple[Path, str]:
+    """The path that serves ``model`` and why: packed when it can, else padded (``setting``
+    forces one; forcing packed on a model it cannot serve is ``UnsupportedFeatureError``).
+    Reads only the model's class and config: a model on the meta device will do."""
     problem = packed_problem(model)
-    if path == "packed" and problem is not None:
+    if setting == "packed" and problem is not None:
         raise UnsupportedFeatureError(f"the packed engine path cannot serve this model: {problem}")
-    if path == "padded":
-        return PaddedRunner(model, "chosen by the engine's path setting")
+    if setting == "padded":
+        return "padded", "chosen by the engine's path setting"
     if problem is None:
-        return PackedRunner(model, "attention through transformers' AttentionInterface")
-    return PaddedRunner(model, problem)
+        return "packed", "attention through transformers' AttentionInterface"
+    return "padded", problem
+
+
+def choose_runner(model: Any, setting: PathSetting = "auto") -> Runner:
+    """The runner of the path :func:`choose_path` picks for ``model``."""
+    path, reason = choose_path(model, setting)
+    return PackedRunner(model, reason) if path == "packed" else PaddedRunner(model, reason)

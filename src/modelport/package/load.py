@@ -528,6 +528,15 @@ class LoadedModel:
         result = stats()
         return dict(result) if isinstance(result, Mapping) else None
 
+    def engine_info(self) -> dict[str, str] | None:
+        """How the model's engine runs it, if it says (its ``engine_info()``: a transformers
+        model's engine path, "packed" or "padded", and why), for ``/v1/models``."""
+        info = getattr(self._model, "engine_info", None)
+        if not callable(info):
+            return None
+        result = info()
+        return {str(k): str(v) for k, v in result.items()} if isinstance(result, Mapping) else None
+
     def close(self) -> None:
         """Release what the model holds (a transformers model's engine thread and cache).
 

@@ -10,6 +10,8 @@ Names (all prefixed ``modelport_``):
   and ``engine_waiting{model}`` (requests), ``engine_running_sequences{model}``,
   ``engine_kv_cache_bytes{model}``: what each loaded model's ``stats()`` reports (a transformers
   model's generation engine), read at scrape time (:data:`ENGINE_SERIES`)
+- ``engine_path_info{model,path}``: 1 for the path each model's engine runs it on ("packed" or
+  "padded", from its ``engine_info()``)
 """
 
 from __future__ import annotations
@@ -55,16 +57,29 @@ class _EngineCollector(Collector):
             )
             for key, (kind, help_text) in ENGINE_SERIES.items()
         }
+        paths = GaugeMetricFamily(
+            "modelport_engine_path_info",
+            "1 for the path each model's generation engine runs on (packed or padded)",
+            labels=["model", "path"],
+        )
         for name, loaded in self._models():
             try:
                 stats = loaded.stats()
             except Exception as exc:  # a model's own stats() must not break the scrape
                 log.warning("stats() of model '%s' failed: %r", name, exc)
-                continue
+                stats = None
             for key, value in (stats or {}).items():
                 if key in families and isinstance(value, (int, float)):
                     families[key].add_metric([name], float(value))
+            try:
+                info = loaded.engine_info()
+            except Exception as exc:  # nor its engine_info()
+                log.warning("engine_info() of model '%s' failed: %r", name, exc)
+                info = None
+            if info and "path" in info:
+                paths.add_metric([name, info["path"]], 1.0)
         yield from families.values()
+        yield paths
 
 
 class Metrics:

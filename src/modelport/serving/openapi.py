@@ -68,7 +68,9 @@ _ERROR_DESCRIPTIONS = {
 _SERVICE_SCHEMAS: dict[str, Schema] = {
     "Model": {
         "type": "object",
-        "description": "A served model: OpenAI's model object, plus its task and flavor.",
+        "description": "A served model: OpenAI's model object, plus its task and flavor, and "
+        "how its engine runs it (a transformers model's engine path, 'packed' or 'padded', and "
+        "why).",
         "required": ["id", "object", "created", "owned_by", "task", "flavor"],
         "properties": {
             "id": {"type": "string"},
@@ -77,6 +79,11 @@ _SERVICE_SCHEMAS: dict[str, Schema] = {
             "owned_by": {"type": "string"},
             "task": {"type": ["string", "null"]},
             "flavor": {"type": "string"},
+            "engine": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "reason": {"type": "string"}},
+                "additionalProperties": {"type": "string"},
+            },
         },
     },
     "ModelList": {

@@ -63,8 +63,9 @@ class ServedModel:
         return self.loaded.task
 
     def card(self) -> dict[str, object]:
-        """The ``/v1/models`` entry (OpenAI's ``model`` object, plus the task and flavor)."""
-        return {
+        """The ``/v1/models`` entry (OpenAI's ``model`` object, plus the task and flavor, and how
+        its engine runs it when the model says)."""
+        card: dict[str, object] = {
             "id": self.name,
             "object": "model",
             "created": self.created,
@@ -72,6 +73,10 @@ class ServedModel:
             "task": self.task,
             "flavor": self.loaded.metadata.flavor,
         }
+        engine = self.loaded.engine_info()
+        if engine is not None:
+            card["engine"] = engine
+        return card
 
 
 def _created(loaded: LoadedModel) -> int:

@@ -107,6 +107,10 @@ class CausalLM:
         """The engine's counters (the loaded model's ``stats()``, read by ``/metrics``)."""
         return dict(self.engine.stats())
 
+    def engine_info(self) -> dict[str, str]:
+        """How the engine runs this model: its path and why (``/v1/models`` shows it)."""
+        return self.engine.describe()
+
     # --- params -----------------------------------------------------------------------------
 
     def token_limit(
@@ -275,3 +279,7 @@ class UsesLM:
     def stats(self) -> dict[str, float]:
         """The engine's counters, exported at ``/metrics``."""
         return self.lm.stats()
+
+    def engine_info(self) -> dict[str, str]:
+        """The engine's path and why it was chosen, shown by ``/v1/models``."""
+        return self.lm.engine_info()

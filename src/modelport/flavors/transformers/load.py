@@ -165,6 +165,23 @@ def build_task_model(
     return task_model, Context(model_config=model_config)
 
 
+def _engine_path(folder: Path, config: TransformersConfig) -> str:
+    """The engine path that will serve the model, and why: decided on an empty (meta-device)
+    instance of the model's class, as the engine decides it when the package is loaded."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from modelport.engine.runners import choose_path
+
+    try:
+        with torch.device("meta"):
+            empty = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(folder))
+        path, reason = choose_path(empty, config.engine_config.path)
+    except Exception as exc:  # what loading it would say; info shows the rest anyway
+        return f"unknown: {exc}"
+    return f"{path} ({reason})"
+
+
 class TransformersFlavor:
     """The flavor contract (:mod:`modelport.flavors`) for Hugging Face causal LMs."""
 
@@ -180,13 +197,15 @@ class TransformersFlavor:
         return build_task_model(path, manifest, options)
 
     def describe(self, path: Path, manifest: Manifest) -> list[tuple[str, str]]:
-        """For ``modelport info``: a chat model's tool-call format (read from its tokenizer)."""
+        """For ``modelport info``: the engine path (read from the model's class and config,
+        without loading weights) and a chat model's tool-call format (from its tokenizer)."""
         from transformers import AutoTokenizer
 
         from modelport.flavors.transformers.tools import resolve_format
 
         config = TransformersConfig.from_dict(manifest.flavor_config)
         rows = [("transformers model", config.model_name or "-")]
+        rows.append(("engine path", _engine_path(model_folder(path, config), config)))
         if config.task != "llm/v1/chat":
             return rows
         chosen = _model_config(path, config).get("tool_call_format")
