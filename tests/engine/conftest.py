@@ -20,15 +20,23 @@ def tiny_model(make_tiny_llama: Callable[..., Any]) -> Any:
     return make_tiny_llama(hidden_size=64, context=TINY_CONTEXT)
 
 
+@pytest.fixture(params=["packed", "padded"])
+def engine_path(request: pytest.FixtureRequest) -> str:
+    """The engine's behaviour tests run on both paths (modelport.engine.runners)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def make_engine(tiny_model: Any, tokenizer: Any) -> Iterator[Any]:
-    """Build engines on the tiny model; every engine built is shut down after the test."""
+def make_engine(tiny_model: Any, tokenizer: Any, engine_path: str) -> Iterator[Any]:
+    """Build engines on the tiny model, on each engine path; every engine built is shut down
+    after the test."""
     from modelport.engine import EngineConfig, GenerationEngine
 
     engines: list[GenerationEngine] = []
 
     def make(**config: Any) -> GenerationEngine:
         eos = config.pop("eos_token_ids", None)
+        config.setdefault("path", engine_path)
         engine = GenerationEngine(tiny_model, tokenizer, EngineConfig(**config), eos_token_ids=eos)
         engines.append(engine)
         return engine
