@@ -6,11 +6,11 @@
 * the same shapes as a Mistral with a sliding window (:data:`WINDOW` tokens, random weights:
   speed depends on the shapes, not on the values),
 
-each on the packed path and on the padded one (``EngineConfig(path=...)``), with closed-loop
+each on the packed, the padded and the serial path (``EngineConfig(path=...)``), with closed-loop
 clients (1 and 8 by default) that each send chat prompts back to back, greedy, a fixed
 ``--max-new-tokens`` (EOS ignored, so every request generates the same number of tokens). Prints
 output tok/s, the per-token time of the running batch, and the KV cache's peak bytes; the ratios
-padded / packed at the end. Both paths run in one process, one after the other, on one machine.
+to packed at the end. Both paths run in one process, one after the other, on one machine.
 """
 
 from __future__ import annotations
@@ -99,6 +99,12 @@ def main() -> None:
     parser.add_argument("-c", "--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--requests", type=int, default=2, help="per client")
     parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        choices=["packed", "padded", "serial"],
+        default=["packed", "padded", "serial"],
+    )
     args = parser.parse_args()
     import torch
 
@@ -108,7 +114,7 @@ def main() -> None:
     rows = []
     for name, model in models.items():
         for clients in args.clients:
-            for path in ("packed", "padded"):
+            for path in args.paths:
                 row = run(model, tokenizer, path, clients, args.requests, args.max_new_tokens)
                 row["model"] = name
                 rows.append(row)
@@ -117,18 +123,20 @@ def main() -> None:
                     f"TPOT p50 {row['tpot_ms']:6.1f} ms  KV peak {row['kv_peak_mib']:6.1f} MiB",
                     flush=True,
                 )
-    print("\npadded / packed (tok/s):")
+    if "packed" not in args.paths:
+        return
+    print("\nto packed (tok/s):")
     for name in models:
         for clients in args.clients:
-            packed, padded = (
-                next(
-                    r
-                    for r in rows
-                    if r["model"] == name and r["clients"] == clients and r["path"] == p
-                )
-                for p in ("packed", "padded")
+            tok_s = {
+                r["path"]: r["tok_s"]
+                for r in rows
+                if r["model"] == name and r["clients"] == clients
+            }
+            ratios = "  ".join(
+                f"{p} {tok_s[p] / tok_s['packed']:.2f}" for p in args.paths if p != "packed"
             )
-            print(f"  {name:28s} clients={clients:<3d} {padded['tok_s'] / packed['tok_s']:.2f}")
+            print(f"  {name:28s} clients={clients:<3d} {ratios}")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,25 @@ def make_tiny_llama(demo_tokenizer: Any) -> Callable[..., Any]:
 _LAYERS = {"num_hidden_layers": 2, "num_attention_heads": 4}
 _LLAMA_LIKE = {**_LAYERS, "hidden_size": 64, "intermediate_size": 128, "num_key_value_heads": 2}
 _MIXED = {"layer_types": ["sliding_attention", "full_attention"], "sliding_window": 4}
+_MAMBA = {"hidden_size": 64, "state_size": 8}
+_MAMBA2_HYBRID = {
+    "mamba_n_heads": 8,
+    "mamba_d_head": 16,
+    "mamba_n_groups": 1,
+    "mamba_d_state": 8,
+    "mamba_d_conv": 4,
+    "mamba_expand": 2,
+    "mamba_chunk_size": 16,
+}
+_LINEAR_ATTENTION = {
+    "head_dim": 16,
+    "layer_types": ["linear_attention", "full_attention"],
+    "linear_num_key_heads": 2,
+    "linear_num_value_heads": 4,
+    "linear_key_head_dim": 16,
+    "linear_value_head_dim": 16,
+    "linear_conv_kernel_dim": 4,
+}
 TINY_ARCHITECTURES: dict[str, dict[str, Any]] = {
     "llama": _LLAMA_LIKE,
     "qwen2": _LLAMA_LIKE,
@@ -134,6 +153,133 @@ TINY_ARCHITECTURES: dict[str, dict[str, Any]] = {
     "falcon": {**_LAYERS, "hidden_size": 64},
     "opt": {**_LAYERS, "hidden_size": 64, "ffn_dim": 128, "word_embed_proj_dim": 64},
     "mpt": {"d_model": 64, "n_heads": 4, "n_layers": 2, "max_seq_len": 256},
+    # chunked attention (a chunk's tokens see only their chunk): the padded path
+    "llama4_text": {
+        **_LLAMA_LIKE,
+        "head_dim": 16,
+        "attention_chunk_size": 4,
+        "num_local_experts": 4,
+        "num_experts_per_tok": 1,
+        "intermediate_size_mlp": 128,
+        "no_rope_layers": [1, 0],
+        "moe_layers": [0],
+    },
+    # recurrent and convolution states, alone or beside attention layers: the serial path
+    "mamba": {**_MAMBA, "num_hidden_layers": 2, "expand": 2, "conv_kernel": 4},
+    "mamba2": {
+        **_MAMBA,
+        "num_hidden_layers": 2,
+        "expand": 2,
+        "conv_kernel": 4,
+        "num_heads": 8,
+        "head_dim": 16,
+        "n_groups": 1,
+        "chunk_size": 16,
+    },
+    "jamba": {
+        **_LLAMA_LIKE,
+        "num_hidden_layers": 4,
+        "attn_layer_period": 2,
+        "attn_layer_offset": 1,
+        "expert_layer_period": 2,
+        "expert_layer_offset": 1,
+        "num_experts": 4,
+        "num_experts_per_tok": 2,
+        "mamba_d_state": 8,
+        "mamba_d_conv": 4,
+        "mamba_expand": 2,
+        "mamba_dt_rank": 8,
+        "use_mamba_kernels": False,
+    },
+    "bamba": {**_LLAMA_LIKE, **_MAMBA2_HYBRID, "attn_layer_indices": [1]},
+    "falcon_h1": {**_LLAMA_LIKE, **_MAMBA2_HYBRID, "head_dim": 16, "mamba_d_ssm": 128},
+    "granitemoehybrid": {
+        **_LLAMA_LIKE,
+        **_MAMBA2_HYBRID,
+        "layer_types": ["mamba", "attention"],
+        "num_local_experts": 4,
+        "num_experts_per_tok": 2,
+        "shared_intermediate_size": 64,
+    },
+    "nemotron_h": {
+        **_LLAMA_LIKE,
+        "head_dim": 16,
+        "hybrid_override_pattern": "M*",
+        "mamba_num_heads": 8,
+        "mamba_head_dim": 16,
+        "n_groups": 1,
+        "ssm_state_size": 8,
+        "conv_kernel": 4,
+        "expand": 2,
+        "chunk_size": 16,
+    },
+    "zamba2": {
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "layers_block_type": ["mamba", "hybrid"],
+        "num_attention_heads": 4,
+        "num_key_value_heads": 4,
+        "mamba_d_state": 8,
+        "mamba_d_conv": 4,
+        "mamba_expand": 2,
+        "mamba_headdim": 16,
+        "n_mamba_heads": 8,
+        "mamba_ngroups": 1,
+        "chunk_size": 16,
+        "intermediate_size": 128,
+        "attention_head_dim": 16,
+        "use_mem_rope": False,
+        "num_mem_blocks": 1,
+    },
+    "qwen3_next": {
+        **_LLAMA_LIKE,
+        **_LINEAR_ATTENTION,
+        "num_experts": 4,
+        "num_experts_per_tok": 2,
+        "moe_intermediate_size": 32,
+        "shared_expert_intermediate_size": 32,
+    },
+    "qwen3_5_text": {**_LLAMA_LIKE, **_LINEAR_ATTENTION},
+    "olmo_hybrid": {**_LLAMA_LIKE, "head_dim": 16},
+    "minimax": {
+        **_LLAMA_LIKE,
+        "head_dim": 16,
+        "layer_types": ["linear_attention", "full_attention"],
+        "num_local_experts": 4,
+        "num_experts_per_tok": 2,
+        "block_size": 16,
+    },
+    "lfm2": {
+        **_LLAMA_LIKE,
+        "layer_types": ["conv", "full_attention"],
+        "conv_L_cache": 3,
+        "block_ff_dim": 128,
+        "block_auto_adjust_ff_dim": False,
+    },
+    "recurrent_gemma": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 1,
+        "num_hidden_layers": 3,
+        "lru_width": 64,
+        "attention_window_size": 4,
+        "conv1d_width": 4,
+        "block_types": ["recurrent", "recurrent", "attention"],
+    },
+    "rwkv": {
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "attention_hidden_size": 64,
+        "intermediate_size": 128,
+        "context_length": 256,
+    },
+}
+# The engine path each one takes on its own (modelport.engine.runners.choose_path); the others
+# take the packed path.
+TINY_PATHS = {
+    **dict.fromkeys(["falcon", "mpt", "llama4_text"], "padded"),
+    **dict.fromkeys(list(TINY_ARCHITECTURES)[list(TINY_ARCHITECTURES).index("mamba") :], "serial"),
 }
 
 
@@ -146,6 +292,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
     if "architecture" in metafunc.fixturenames and not chosen:
         metafunc.parametrize("architecture", list(TINY_ARCHITECTURES))
+
+
+@pytest.fixture
+def auto_path(architecture: str) -> str:
+    """The engine path that serves ``architecture`` when none is forced."""
+    return TINY_PATHS.get(architecture, "packed")
 
 
 @pytest.fixture(scope="session")

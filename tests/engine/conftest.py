@@ -20,7 +20,7 @@ def tiny_model(make_tiny_llama: Callable[..., Any]) -> Any:
     return make_tiny_llama(hidden_size=64, context=TINY_CONTEXT)
 
 
-@pytest.fixture(params=["packed", "padded"])
+@pytest.fixture(params=["packed", "padded", "serial"])
 def engine_path(request: pytest.FixtureRequest) -> str:
     """The engine's behaviour tests run on both paths (modelport.engine.runners)."""
     return str(request.param)
@@ -38,6 +38,7 @@ def make_engine(tiny_model: Any, tokenizer: Any, engine_path: str) -> Iterator[A
         eos = config.pop("eos_token_ids", None)
         config.setdefault("path", engine_path)
         engine = GenerationEngine(tiny_model, tokenizer, EngineConfig(**config), eos_token_ids=eos)
+        assert engine.path == config["path"]
         engines.append(engine)
         return engine
 

@@ -12,7 +12,6 @@ import torch
 from modelport.engine import EngineConfig, GenerationEngine, SamplingParams
 
 NEW_TOKENS = 24  # six times the tiny models' sliding window
-PADDED_ONLY = {"falcon", "mpt"}  # their attention is outside transformers' AttentionInterface
 
 
 def generate(model: Any, prompt: list[int]) -> tuple[list[int], float]:
@@ -41,15 +40,22 @@ def run(engine: GenerationEngine, prompts: list[list[int]]) -> list[list[int]]:
     return [list(handle.completion_tokens[0]) for handle in handles]
 
 
-@pytest.mark.parametrize("path", ["auto", "padded"])
+@pytest.mark.parametrize("path", ["auto", "padded", "serial"])
 def test_greedy_equals_generate_alone_and_batched(
     make_tiny_causal_lm: Any,
     tokenizer: Any,
     architecture: str,
+    auto_path: str,
     path: str,
     prompts: list[list[int]],
 ) -> None:
+    from modelport.errors import UnsupportedFeatureError
+
     model = make_tiny_causal_lm(architecture)
+    if path == "padded" and auto_path == "serial":  # padding would corrupt its states
+        with pytest.raises(UnsupportedFeatureError, match="padded engine path cannot serve"):
+            GenerationEngine(model, tokenizer, EngineConfig(path=path))
+        return
     chosen = prompts[:4]
     expected = []
     for prompt in chosen:
@@ -58,9 +64,7 @@ def test_greedy_equals_generate_alone_and_batched(
         expected.append(tokens)
     engine = GenerationEngine(model, tokenizer, EngineConfig(path=path), eos_token_ids=[])
     try:
-        assert engine.path == (
-            "padded" if path == "padded" or architecture in PADDED_ONLY else "packed"
-        )
+        assert engine.path == (auto_path if path == "auto" else path)
         assert [run(engine, [p])[0] for p in chosen] == expected  # each alone
         assert run(engine, chosen) == expected  # four at once, joining in one step
         # and rows joining a running batch: the first prompt starts, the others join later

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import torch
 
 from modelport.engine.cache import (
@@ -12,6 +13,7 @@ from modelport.engine.cache import (
     new_cache,
     sliding_windows,
 )
+from modelport.errors import UnsupportedFeatureError
 
 
 def filled_cache(config: Any, mask: torch.Tensor, layout: KVLayout | None = None) -> BatchCache:
@@ -105,6 +107,11 @@ def test_sliding_windows_follow_the_models_own_cache(make_tiny_causal_lm: Any) -
     assert sliding_windows(make_tiny_causal_lm("mistral").config) == [4, 4]
     assert sliding_windows(make_tiny_causal_lm("gemma3_text").config) == [4, None]
     assert sliding_windows(make_tiny_causal_lm("llama").config) == [None, None]
+    # transformers' cache keeps a chunk as a window, but chunked attention is not a window
+    with pytest.raises(UnsupportedFeatureError, match="chunked attention"):
+        sliding_windows(make_tiny_causal_lm("llama4_text").config)
+    with pytest.raises(UnsupportedFeatureError, match="LinearAttentionLayer"):
+        sliding_windows(make_tiny_causal_lm("mamba").config)
 
 
 def test_prefix_store_keeps_what_recent_prompts_shared() -> None:

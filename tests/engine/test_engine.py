@@ -54,7 +54,11 @@ def test_batched_greedy_equals_unbatched_token_for_token(
     for handle in handles:
         collect(handle)
     assert [h.completion_tokens[0] for h in handles] == reference
-    assert engine.stats()["peak_running_sequences"] > 1  # they really shared the batch
+    shared = engine.stats()["peak_running_sequences"]
+    if engine.path == "serial":  # one request at a time
+        assert shared == 1
+    else:
+        assert shared > 1  # they really shared the batch
 
 
 def test_requests_join_and_leave_a_running_batch(
@@ -318,7 +322,10 @@ def test_kv_cache_budget_bounds_the_batch(
         collect(handle)
     stats = engine.stats()
     assert stats["kv_cache_peak_bytes"] <= budget
-    assert 1 < stats["peak_running_sequences"] < len(prompts)
+    if engine.path == "serial":  # one request at a time, whatever the budget
+        assert stats["peak_running_sequences"] == 1
+    else:
+        assert 1 < stats["peak_running_sequences"] < len(prompts)
 
 
 def test_a_request_larger_than_the_kv_budget_is_refused(
@@ -463,8 +470,11 @@ def test_prompts_sharing_a_prefix_reuse_its_cache_with_the_same_output(
     stats = engine.stats()
     assert outputs == reference
     assert [h.completion_tokens[0] for h in together] == reference
-    assert stats["prefix_cache_hits"] >= 4
-    assert stats["prefix_cache_tokens_saved"] >= 4 * len(system)
+    if engine.path == "serial":  # a recurrent state cannot be cut at a prefix: no prefix cache
+        assert stats["prefix_cache_hits"] == 0
+    else:
+        assert stats["prefix_cache_hits"] >= 4
+        assert stats["prefix_cache_tokens_saved"] >= 4 * len(system)
 
 
 @pytest.mark.parametrize(

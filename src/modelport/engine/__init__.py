@@ -121,8 +121,9 @@ class EngineConfig(Settings):
     # while running, between one per core and one per core but one (OMP_NUM_THREADS fixes it).
     num_threads: int | None = Field(None, ge=1)
     # Added by the engine: how steps run (modelport.engine.runners). "auto": packed where the
-    # model's attention and cache allow it, padded otherwise; "packed" or "padded" force one.
-    path: Literal["auto", "packed", "padded"] = "auto"
+    # model's attention and cache allow it, else padded where its cache is keys and values only,
+    # else serial (one request at a time); "packed", "padded" or "serial" force one.
+    path: Literal["auto", "packed", "padded", "serial"] = "auto"
 
 
 from modelport.engine.engine import GenerationEngine  # noqa: E402  (needs the types above)

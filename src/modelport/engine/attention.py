@@ -57,6 +57,8 @@ class Joiner:
     prefix: Prefix | None
     keys: list[torch.Tensor] = field(default_factory=list)  # per layer, [1, heads, all, dim]
     values: list[torch.Tensor] = field(default_factory=list)
+    copies: int = 1  # the request's n: the serial path prefills that many rows at once
+    state: Any = None  # the serial path: the model's own cache after the prefill
 
 
 @dataclass
@@ -71,6 +73,7 @@ class StepPlan:
     joiners: list[Joiner]
     keep: tuple[int | None, ...] = ()  # per layer: columns kept between steps (None: all)
     windows: tuple[int | None, ...] = ()  # per layer: its sliding window (None: full attention)
+    batch: Any = None  # the serial path decodes the rows of its StateBatch
 
 
 @contextmanager

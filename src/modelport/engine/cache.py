@@ -43,6 +43,15 @@ def kv_bytes_per_token(config: Any, dtype: torch.dtype) -> int:
 def sliding_windows(config: Any) -> list[int | None]:
     """Each layer's sliding window as transformers' own cache would keep it (None: full
     attention), or ``UnsupportedFeatureError`` for cache layers that are neither."""
+    text_config = config.get_text_config(decoder=True)
+    layer_types = getattr(text_config, "layer_types", None) or []
+    if "chunked_attention" in layer_types or (
+        not layer_types
+        and getattr(text_config, "sliding_window", None) is None
+        and getattr(text_config, "attention_chunk_size", None) is not None
+    ):
+        # its cache keeps them as sliding windows, but a chunk's tokens see only their chunk
+        raise UnsupportedFeatureError("it has chunked attention layers, which packed steps lack")
     windows: list[int | None] = []
     for layer in DynamicCache(config=config).layers:
         if type(layer) is DynamicLayer:
@@ -64,6 +73,7 @@ class KVLayout:
 
     keep: tuple[int | None, ...]
     column_bytes: tuple[int, ...]
+    fixed: int = 0  # bytes a row holds whatever its length (a recurrent state)
 
     @classmethod
     def full(cls, column_bytes: Sequence[int]) -> KVLayout:
@@ -76,7 +86,7 @@ class KVLayout:
 
     def row_bytes(self, columns: int) -> int:
         """Bytes one row spanning ``columns`` columns holds across the layers."""
-        return sum(
+        return self.fixed + sum(
             size * (columns if keep is None else min(columns, keep))
             for keep, size in zip(self.keep, self.column_bytes, strict=True)
         )

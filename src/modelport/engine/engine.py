@@ -3,10 +3,10 @@
 Each step the loop (1) drops cancelled requests, (2) admits waiting requests in FIFO order while
 the batch size, the prefill token budget and the KV-cache budget allow, and (3) runs the step's
 forward pass through the model's runner (:mod:`modelport.engine.runners`: one packed pass, or
-the model's own attention over a padded batch): the next token of every running sequence and
-the admitted prompts, which join the batch after it. Sequences leave the batch the step they
-finish. With ``batching=False`` a request is admitted
-only when nothing is running: one request at a time, the baseline.
+the model's own attention over a padded batch, or one request's rows through the model's own
+state): the next token of every running sequence and the admitted prompts, which join the batch
+after it. Sequences leave the batch the step they finish. With ``batching=False`` (and on the
+serial path) a request is admitted only when nothing is running: one request at a time.
 
 All model calls happen on the engine's own long-lived thread: on a small CPU, several Python
 threads driving the same OpenMP pools can fall into a slow, futex-bound state.
@@ -36,7 +36,7 @@ from modelport.engine.attention import Joiner, StepPlan
 from modelport.engine.cache import BatchCache, KVLayout, PrefixStore
 from modelport.engine.detok import IncrementalDetokenizer
 from modelport.engine.handle import END, GenerationHandle
-from modelport.engine.runners import Runner, choose_runner
+from modelport.engine.runners import Runner, StateBatch, choose_runner
 from modelport.engine.sampling import GREEDY_BELOW, RowSampling, sample, validate
 from modelport.engine.stop import StopMatcher
 from modelport.engine.threads import ThreadTuner, candidate_counts
@@ -110,8 +110,11 @@ class GenerationEngine:
         # logits come back to the CPU, where sampling (and its seeded generators) runs.
         self.device = next(model.parameters()).device
         self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
-        self._prefixes = PrefixStore() if self.config.prefix_cache else None
         self.runner: Runner = choose_runner(model, self.config.path)
+        self._prefixes = (
+            PrefixStore() if self.config.prefix_cache and self.runner.prefix_cache else None
+        )
+        self._one_request = not self.config.batching or self.runner.one_request
         logger.info(
             "generation engine for %s: %s path (%s)",
             type(model).__name__,
@@ -125,7 +128,7 @@ class GenerationEngine:
         self._stopping = False
         # Touched only by the engine thread:
         self._rows: list[_Sequence] = []
-        self._batch: BatchCache | None = None
+        self._batch: BatchCache | StateBatch | None = None
         self._running_requests = 0
         self._steps = 0
         self._tokens_generated = 0
@@ -148,7 +151,7 @@ class GenerationEngine:
 
     @property
     def path(self) -> str:
-        """How steps run: "packed" or "padded" (see :mod:`modelport.engine.runners`)."""
+        """How steps run: "packed", "padded" or "serial" (:mod:`modelport.engine.runners`)."""
         return self.runner.path
 
     def describe(self) -> dict[str, str]:
@@ -252,15 +255,6 @@ class GenerationEngine:
                 request.handle.push(END)
             self._cond.notify_all()
 
-    def _measure_layout(self) -> KVLayout:
-        """Prefill one token to see the bytes of keys and values a column costs in each layer."""
-        joiner = Joiner(0, 1, None)
-        self.runner.forward(StepPlan(0, None, None, [joiner]), [0], [0])
-        return KVLayout.windowed(
-            self.runner.windows,
-            [k.nbytes + v.nbytes for k, v in zip(joiner.keys, joiner.values, strict=True)],
-        )
-
     def _peak_bytes(self, entries: list[tuple[int, int]]) -> int:
         assert self._layout is not None
         return _peak_cache_bytes(entries, self._layout)
@@ -269,7 +263,7 @@ class GenerationEngine:
         try:
             with torch.inference_mode():
                 try:
-                    self._layout = self._measure_layout()
+                    self._layout = self.runner.measure()
                 except Exception as exc:
                     self._start_error = exc
                     return
@@ -298,7 +292,7 @@ class GenerationEngine:
         """Pop waiting requests (FIFO) that fit this step's budgets. Called with the lock held."""
         if not self._waiting:
             return []
-        if not self.config.batching and self._rows:
+        if self._one_request and self._rows:
             return []
         admitted: list[_Request] = []
         rows = len(self._rows)
@@ -323,7 +317,7 @@ class GenerationEngine:
             admitted.append(request)
             rows += n
             prompt_tokens = tokens_with
-            if not self.config.batching:
+            if self._one_request:
                 break
         return admitted
 
@@ -371,7 +365,7 @@ class GenerationEngine:
                 shares.append(0)
             skip = len(prefix.tokens) if prefix is not None else 0
             rest = request.prompt_ids[skip:]
-            joiners.append(Joiner(len(tokens), len(rest), prefix))
+            joiners.append(Joiner(len(tokens), len(rest), prefix, copies=request.params.n))
             tokens.extend(rest)
             positions.extend(range(skip, skip + len(rest)))
         mask = None
@@ -390,6 +384,7 @@ class GenerationEngine:
             joiners,
             keep=self._layout.keep,
             windows=self.runner.windows,
+            batch=batch,
         )
         started = time.perf_counter()
         out = self.runner.forward(plan, tokens, positions)
@@ -422,7 +417,7 @@ class GenerationEngine:
                     values = [v[:, :, :share].clone() for v in joiner.values]
                     self._prefixes.keep(tuple(request.prompt_ids[:share]), keys, values)
         assert self._layout is not None
-        joined = BatchCache.stack(self._layout, [(j.keys, j.values) for j in joiners])
+        joined = self.runner.stack(self._layout, joiners)
         sequences: list[_Sequence] = []
         joining: list[int] = []
         for row, request in enumerate(requests):
@@ -450,7 +445,8 @@ class GenerationEngine:
         sequences = [sequences[i] for i in keep]
         if self._batch is None:
             self._batch = joined
-        else:
+        else:  # only batches of keys and values grow: the serial path admits into no batch
+            assert isinstance(self._batch, BatchCache) and isinstance(joined, BatchCache)
             self._batch.extend(joined)
         self._rows.extend(sequences)
         self._peak_rows = max(self._peak_rows, len(self._rows))

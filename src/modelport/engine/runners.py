@@ -11,8 +11,16 @@
   by a forward pass of its own. Rows still join and leave at every step; every layer keeps all
   of its columns.
 
-Both fill the same :class:`~modelport.engine.attention.StepPlan`: the rows' new keys and values
-go into the batch cache, each joiner's into the joiner, so the scheduler above them is one.
+- **serial** (:class:`SerialRunner`): for models whose cache is not (only) keys and values:
+  recurrent and convolution states (Mamba, Jamba, Qwen3-Next, LFM2, RWKV, ...), which padding
+  would corrupt and rows cannot be cut out of by column. One request at a time: its prompt is
+  prefilled as ``n`` rows at once (as ``generate`` expands it), the rows decode together through
+  the model's own cache, and a row that finishes leaves it (``reorder_cache``) or, for a state
+  that cannot drop rows, stops being reported.
+
+All fill the same :class:`~modelport.engine.attention.StepPlan`: the rows' new keys and values go
+into the batch cache, each joiner's into the joiner (the serial path: the model's state into a
+:class:`StateBatch`), so the scheduler above them is one.
 """
 
 from __future__ import annotations
@@ -22,13 +30,23 @@ from typing import Any, Literal
 
 import torch
 from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
+from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
-from modelport.engine.attention import StepPlan, packed_problem, planned, use_packed_attention
-from modelport.engine.cache import sliding_windows
+from modelport.engine.attention import (
+    Joiner,
+    StepPlan,
+    packed_problem,
+    planned,
+    use_packed_attention,
+)
+from modelport.engine.cache import BatchCache, KVLayout, sliding_windows
 from modelport.errors import UnsupportedFeatureError
 
-Path = Literal["packed", "padded"]
+Path = Literal["packed", "padded", "serial"]
+
+# What a model's forward calls the cache it takes back: transformers' models "cache" (or the
+# older "past_key_values"), RWKV "state", some remote code "cache_params".
+_CACHE_ARGUMENTS = ("cache", "past_key_values", "cache_params", "state")
 
 
 class Runner:
@@ -36,6 +54,8 @@ class Runner:
 
     path: Path
     windows: tuple[int | None, ...]  # per layer, the window its cache keeps (None: all)
+    one_request = False  # admit a request only when none runs
+    prefix_cache = True  # joiners may start from a cached prompt prefix
 
     def __init__(self, model: Any, reason: str) -> None:
         self.model = model
@@ -46,6 +66,19 @@ class Runner:
         """The logits of each running row, then of each joiner's last token: ``[rows +
         joiners, vocab]``. ``tokens`` and ``positions`` are laid out as the plan says."""
         raise NotImplementedError
+
+    def measure(self) -> KVLayout:
+        """Prefill one token to see the bytes of keys and values a column costs in each layer."""
+        joiner = Joiner(0, 1, None)
+        self.forward(StepPlan(0, None, None, [joiner]), [0], [0])
+        return KVLayout.windowed(
+            self.windows,
+            [k.nbytes + v.nbytes for k, v in zip(joiner.keys, joiner.values, strict=True)],
+        )
+
+    def stack(self, layout: KVLayout, joiners: list[Joiner]) -> BatchCache | StateBatch:
+        """The batch of the rows prefilled by ``joiners``, one per joiner."""
+        return BatchCache.stack(layout, [(j.keys, j.values) for j in joiners])
 
     def _tensor(self, values: list[int] | list[list[int]]) -> torch.Tensor:
         return torch.tensor(values, dtype=torch.long, device=self.device)
@@ -77,7 +110,7 @@ class PaddedRunner(Runner):
     def __init__(self, model: Any, reason: str) -> None:
         super().__init__(model, reason)
         parameters = inspect.signature(model.forward).parameters
-        # MPT names its cache argument ``cache``; the others ``past_key_values``
+        # transformers' models name it ``cache``; remote code may still say ``past_key_values``
         self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
         self._positions = "position_ids" in parameters  # ALiBi models (MPT) take none
         self._last_only = "logits_to_keep" in parameters
@@ -137,24 +170,224 @@ class PaddedRunner(Runner):
         return self.model(**arguments).logits[:, -1]
 
 
-PathSetting = Literal["auto", "packed", "padded"]
+class StateBatch:
+    """The serial path's batch: the rows of one request in the model's own cache, whatever it
+    holds (recurrent and convolution states, keys and values), every row as long as the others,
+    and the rows' tokens so far (``generate`` hands the model the whole sequence each step).
+
+    ``live`` lists the state's rows still running, in the engine's order. Finished rows leave the
+    state when it can drop rows (a transformers ``Cache``: ``reorder_cache``); otherwise they stay
+    in it, decoded along unseen, until the request ends.
+    """
+
+    cache = None  # no batch DynamicCache: the runner hands ``state`` to the model itself
+
+    def __init__(self, state: Any, ids: torch.Tensor) -> None:
+        self.state = state
+        self.ids = ids  # [rows the state holds, tokens so far]
+        self.live = list(range(self.width))
+        self.length = int(ids.shape[1])  # the position of each row's next token
+
+    @property
+    def width(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def spans(self) -> list[int]:
+        return [self.length] * len(self.live)
+
+    @property
+    def lengths(self) -> list[int]:
+        return self.spans
+
+    @property
+    def attention_mask(self) -> torch.Tensor:
+        return torch.ones((len(self.live), self.length), dtype=torch.long)
+
+    def append_column(self) -> None:
+        self.length += 1
+
+    def bytes_held(self) -> int:
+        return state_bytes(self.state)
+
+    def select(self, keep: list[int]) -> None:
+        self.live = [self.live[i] for i in keep]
+        reorder = getattr(self.state, "reorder_cache", None)
+        if callable(reorder) and self.live and len(self.live) < self.width:
+            index = torch.tensor(self.live, dtype=torch.long, device=self.ids.device)
+            reorder(index)
+            self.ids = self.ids.index_select(0, index)
+            self.live = list(range(self.width))
+
+    def repeat_rows(self, repeats: list[int]) -> None:
+        if list(repeats) != [self.width]:  # the prefill made the request's n rows already
+            raise RuntimeError(f"a serial batch holds {self.width} rows, not {repeats}")
+
+
+def state_bytes(state: Any) -> int:
+    """Bytes of the tensors in a model's cache, however it nests them (each tensor once)."""
+    seen: set[int] = set()
+
+    def walk(value: Any, depth: int) -> int:
+        if id(value) in seen:
+            return 0
+        seen.add(id(value))
+        if isinstance(value, torch.Tensor):
+            return int(value.nbytes)
+        if depth > 6:
+            return 0
+        if isinstance(value, dict):
+            return sum(walk(v, depth + 1) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return sum(walk(v, depth + 1) for v in value)
+        if hasattr(value, "__dict__") and not isinstance(value, (type, torch.nn.Module)):
+            return sum(walk(v, depth + 1) for v in vars(value).values())
+        return 0
+
+    return walk(state, 0)
+
+
+class SerialRunner(Runner):
+    """Steps as the model's own ``generate`` does: its ``prepare_inputs_for_generation`` builds
+    each forward's inputs from the tokens so far and its cache (made as ``generate`` makes it)."""
+
+    path = "serial"
+    one_request = True
+    prefix_cache = False  # a recurrent state cannot be cut at a prefix's last token
+
+    def __init__(self, model: Any, reason: str) -> None:
+        super().__init__(model, reason)
+        parameters = inspect.signature(model.forward).parameters
+        names = [name for name in _CACHE_ARGUMENTS if name in parameters]
+        if not names or not hasattr(model, "prepare_inputs_for_generation"):
+            raise UnsupportedFeatureError(
+                f"{type(model).__name__} takes no cache back, so it cannot generate step by step"
+            )
+        self._cache_argument = names[0]
+        self._last_only = "logits_to_keep" in parameters
+        self._positions = "position_ids" in parameters
+        default_cache = getattr(model, "_supports_default_dynamic_cache", None)
+        self._default_cache = bool(default_cache()) if callable(default_cache) else False
+        self.windows = ()
+
+    def measure(self) -> KVLayout:
+        """A row's bytes: what its state holds after one token, and what each further token
+        adds (keys and values of attention layers; recurrent states do not grow)."""
+        one = state_bytes(self._run(self._tensor([[0]]), None)[1])
+        two = state_bytes(self._run(self._tensor([[0, 0]]), None)[1])
+        column = max(two - one, 0)
+        return KVLayout((None,), (column,), fixed=one - column)
+
+    def stack(self, layout: KVLayout, joiners: list[Joiner]) -> StateBatch:
+        (joiner,) = joiners
+        state, ids = joiner.state
+        return StateBatch(state, ids)
+
+    def forward(self, plan: StepPlan, tokens: list[int], positions: list[int]) -> torch.Tensor:
+        if plan.rows:
+            assert not plan.joiners, "the serial path runs one request at a time"
+            batch: StateBatch = plan.batch
+            new = batch.ids[:, -1:].clone()  # rows that finished but stay in the state: unseen
+            live = self._tensor(batch.live)
+            new[live, 0] = self._tensor(tokens[: plan.rows])
+            batch.ids = torch.cat([batch.ids, new], dim=1)
+            logits, batch.state = self._run(batch.ids, batch.state)
+            return logits[live]
+        (joiner,) = plan.joiners
+        prompt = tokens[joiner.offset : joiner.offset + joiner.length]
+        ids = self._tensor([prompt] * joiner.copies)
+        logits, state = self._run(ids, None)
+        joiner.state = (state, ids)
+        return logits[:1]  # the n rows' logits are one prompt's
+
+    def _run(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """One forward pass over the tokens ``state`` has not seen (all of them when it is None:
+        a prompt's prefill); the last token's logits per row, and the state after it."""
+        first = state is None
+        if first and self._default_cache:
+            state = DynamicCache(config=self.model.config)
+        # as generate: no mask (no row is padded), the positions of all tokens so far
+        kwargs: dict[str, Any] = {"use_cache": True}
+        if self._positions:
+            rows, length = ids.shape
+            kwargs["position_ids"] = torch.arange(length, device=self.device).expand(rows, -1)
+        if state is not None:
+            kwargs[self._cache_argument] = state
+        if self._last_only:
+            kwargs["logits_to_keep"] = 1
+        inputs = self.model.prepare_inputs_for_generation(
+            ids, next_sequence_length=None if first else 1, is_first_iteration=first, **kwargs
+        )
+        out = self.model(**inputs, return_dict=True)
+        for name in dict.fromkeys((self._cache_argument, *_CACHE_ARGUMENTS)):
+            after = out.get(name) if hasattr(out, "get") else getattr(out, name, None)
+            if after is not None:
+                return out.logits[:, -1], after
+        if state is None:
+            raise UnsupportedFeatureError(f"{type(self.model).__name__} returned no cache")
+        return out.logits[:, -1], state  # the model filled the cache it was given
+
+
+def padded_problem(model: Any) -> str | None:
+    """Why the padded path cannot serve ``model`` (None: it can): its cache holds more than
+    keys and values, which a padded row would corrupt, or its forward takes no mask or cache."""
+    name = type(model).__name__
+    parameters = inspect.signature(model.forward).parameters
+    if not any(argument in parameters for argument in ("cache", "past_key_values")):
+        return f"{name} keeps a state of its own, not a key-value cache"
+    if "attention_mask" not in parameters:
+        return f"{name}.forward takes no attention_mask, so its rows cannot be padded"
+    try:
+        layers = DynamicCache(config=model.config).layers
+    except Exception as exc:  # a config transformers' cache cannot read: let the model decide
+        return f"transformers builds no key-value cache for its config ({exc})"
+    kinds = sorted(
+        {
+            type(layer).__name__
+            for layer in layers
+            if type(layer) not in (DynamicLayer, DynamicSlidingWindowLayer)
+        }
+    )
+    if kinds:
+        return f"its cache has {', '.join(kinds)} layers, states that padding would corrupt"
+    return None
+
+
+PathSetting = Literal["auto", "packed", "padded", "serial"]
 
 
 def choose_path(model: Any, setting: PathSetting = "auto") -> tuple[Path, str]:
-    """The path that serves ``model`` and why: packed when it can, else padded (``setting``
-    forces one; forcing packed on a model it cannot serve is ``UnsupportedFeatureError``).
-    Reads only the model's class and config: a model on the meta device will do."""
-    problem = packed_problem(model)
-    if setting == "packed" and problem is not None:
-        raise UnsupportedFeatureError(f"the packed engine path cannot serve this model: {problem}")
-    if setting == "padded":
-        return "padded", "chosen by the engine's path setting"
-    if problem is None:
+    """The path that serves ``model`` and why: packed when it can, else padded, else serial
+    (``setting`` forces one; forcing one on a model it cannot serve is
+    ``UnsupportedFeatureError``). Reads only the model's class and config: a model on the meta
+    device will do."""
+    if setting == "serial":
+        return "serial", "chosen by the engine's path setting"
+    packed = packed_problem(model)
+    if setting == "packed" and packed is not None:
+        raise UnsupportedFeatureError(f"the packed engine path cannot serve this model: {packed}")
+    if setting in ("auto", "packed") and packed is None:
         return "packed", "attention through transformers' AttentionInterface"
-    return "padded", problem
+    padded = padded_problem(model)
+    if setting == "padded":
+        if padded is not None:
+            raise UnsupportedFeatureError(
+                f"the padded engine path cannot serve this model: {padded}"
+            )
+        return "padded", "chosen by the engine's path setting"
+    if padded is None:
+        return "padded", str(packed)
+    return "serial", padded
+
+
+_RUNNERS: dict[Path, type[Runner]] = {
+    "packed": PackedRunner,
+    "padded": PaddedRunner,
+    "serial": SerialRunner,
+}
 
 
 def choose_runner(model: Any, setting: PathSetting = "auto") -> Runner:
     """The runner of the path :func:`choose_path` picks for ``model``."""
     path, reason = choose_path(model, setting)
-    return PackedRunner(model, reason) if path == "packed" else PaddedRunner(model, reason)
+    return _RUNNERS[path](model, reason)

@@ -530,7 +530,7 @@ class LoadedModel:
 
     def engine_info(self) -> dict[str, str] | None:
         """How the model's engine runs it, if it says (its ``engine_info()``: a transformers
-        model's engine path, "packed" or "padded", and why), for ``/v1/models``."""
+        model's engine path, "packed", "padded" or "serial", and why), for ``/v1/models``."""
         info = getattr(self._model, "engine_info", None)
         if not callable(info):
             return None

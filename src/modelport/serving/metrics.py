@@ -10,8 +10,8 @@ Names (all prefixed ``modelport_``):
   and ``engine_waiting{model}`` (requests), ``engine_running_sequences{model}``,
   ``engine_kv_cache_bytes{model}``: what each loaded model's ``stats()`` reports (a transformers
   model's generation engine), read at scrape time (:data:`ENGINE_SERIES`)
-- ``engine_path_info{model,path}``: 1 for the path each model's engine runs it on ("packed" or
-  "padded", from its ``engine_info()``)
+- ``engine_path_info{model,path}``: 1 for the path each model's engine runs it on ("packed",
+  "padded" or "serial", from its ``engine_info()``)
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class _EngineCollector(Collector):
         }
         paths = GaugeMetricFamily(
             "modelport_engine_path_info",
-            "1 for the path each model's generation engine runs on (packed or padded)",
+            "1 for the path each model's generation engine runs on (packed, padded or serial)",
             labels=["model", "path"],
         )
         for name, loaded in self._models():

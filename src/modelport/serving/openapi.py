@@ -69,8 +69,8 @@ _SERVICE_SCHEMAS: dict[str, Schema] = {
     "Model": {
         "type": "object",
         "description": "A served model: OpenAI's model object, plus its task and flavor, and "
-        "how its engine runs it (a transformers model's engine path, 'packed' or 'padded', and "
-        "why).",
+        "how its engine runs it (a transformers model's engine path, 'packed', 'padded' or "
+        "'serial', and why).",
         "required": ["id", "object", "created", "owned_by", "task", "flavor"],
         "properties": {
             "id": {"type": "string"},

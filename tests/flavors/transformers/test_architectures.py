@@ -48,6 +48,7 @@ def test_every_architecture_is_served_as_a_chat_model(
     make_tiny_causal_lm: Any,
     demo_tokenizer: Any,
     architecture: str,
+    auto_path: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -60,7 +61,7 @@ def test_every_architecture_is_served_as_a_chat_model(
     modelport.transformers.save_model(
         tmp_path / "package", transformers_model=folder, task="llm/v1/chat", progress=False
     )
-    path = "padded" if architecture in {"falcon", "mpt"} else "packed"
+    path = auto_path
     monkeypatch.setenv("COLUMNS", "250")  # the reason in full, on one line
     assert main(["info", "-m", str(tmp_path / "package")]) == 0
     rows = [line.split(maxsplit=2) for line in capsys.readouterr().out.splitlines()]
