@@ -1,16 +1,15 @@
-"""How a step's tokens go through the model: the engine's two paths, chosen at load time.
+"""How a step's tokens go through the model: the engine's three paths, chosen at load time.
 
 - **packed** (:class:`PackedRunner`): the running rows' next tokens and the joining prompts in
   one unpadded forward pass, with the engine's own attention (:mod:`modelport.engine.attention`):
   sliding windows (a window's layer keeps only what the window needs), soft-capping and sinks
   included. Every model whose attention goes through transformers' ``AttentionInterface`` and
   whose cache layers are full or sliding-window ones takes it.
-- **padded** (:class:`PaddedRunner`): for the others (Falcon, MPT, ...): the model's own
-  attention and cache. The running rows decode together, one token each, left-padded to a common
-  width under an attention mask (as batched ``generate`` does); each joining prompt is prefilled
-  by a forward pass of its own. Rows still join and leave at every step; every layer keeps all
-  of its columns.
-
+- **padded** (:class:`PaddedRunner`): for the other models whose cache is keys and values
+  (Falcon, MPT, Llama 4's chunked attention, ...): the model's own attention and cache. The
+  running rows decode together, one token each, left-padded to a common width under an
+  attention mask (as batched ``generate`` does); each joining prompt is prefilled by a forward
+  pass of its own. Rows still join and leave at every step; every layer keeps all of its columns.
 - **serial** (:class:`SerialRunner`): for models whose cache is not (only) keys and values:
   recurrent and convolution states (Mamba, Jamba, Qwen3-Next, LFM2, RWKV, ...), which padding
   would corrupt and rows cannot be cut out of by column. One request at a time: its prompt is
