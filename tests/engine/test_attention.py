@@ -89,18 +89,22 @@ def test_running_rows_and_joining_prompts_share_a_pass_without_seeing_each_other
         torch.testing.assert_close(logits[row], expected, atol=1e-4, rtol=1e-4)
 
 
-def test_outside_a_packed_step_the_model_attends_as_before(
-    models: tuple[Any, Any], prompts: list[list[int]]
-) -> None:
-    packed, reference = models
-    a, b = prompts[3], prompts[2]
-    ids = torch.tensor([a, [0] * (len(a) - len(b)) + b])  # left-padded batch
+def assert_same_on_a_padded_batch(packed: Any, reference: Any, a: list[int], b: list[int]) -> None:
+    """The two models' last logits agree on a left-padded batch of ``a`` and the shorter ``b``."""
+    ids = torch.tensor([a, [0] * (len(a) - len(b)) + b])
     mask = (torch.arange(len(a)) >= len(a) - len(b)).long().expand(2, -1).clone()
     mask[0] = 1
     with torch.inference_mode():
         got = packed(input_ids=ids, attention_mask=mask).logits[:, -1]
         want = reference(input_ids=ids, attention_mask=mask).logits[:, -1]
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_outside_a_packed_step_the_model_attends_as_before(
+    models: tuple[Any, Any], prompts: list[list[int]]
+) -> None:
+    packed, reference = models
+    assert_same_on_a_padded_batch(packed, reference, prompts[3], prompts[2])
 
 
 @pytest.mark.parametrize("architecture", ["gemma2", "gpt_oss"])
@@ -112,14 +116,7 @@ def test_outside_a_packed_step_soft_capped_and_sink_models_attend_as_before(
     reference = make_tiny_causal_lm(architecture)
     packed = copy.deepcopy(reference)
     use_packed_attention(packed)
-    a, b = prompts[3], prompts[2]
-    ids = torch.tensor([a, [0] * (len(a) - len(b)) + b])
-    mask = (torch.arange(len(a)) >= len(a) - len(b)).long().expand(2, -1).clone()
-    mask[0] = 1
-    with torch.inference_mode():
-        got = packed(input_ids=ids, attention_mask=mask).logits[:, -1]
-        want = reference(input_ids=ids, attention_mask=mask).logits[:, -1]
-    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+    assert_same_on_a_padded_batch(packed, reference, prompts[3], prompts[2])
 
 
 def test_models_whose_attention_packed_steps_cannot_replace_are_refused(
