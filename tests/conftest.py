@@ -267,6 +267,7 @@ TINY_ARCHITECTURES: dict[str, dict[str, Any]] = {
         "conv1d_width": 4,
         "block_types": ["recurrent", "recurrent", "attention"],
     },
+    "openai-gpt": {"n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 256},  # no cache
     "rwkv": {
         "hidden_size": 64,
         "num_hidden_layers": 2,

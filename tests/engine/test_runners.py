@@ -21,6 +21,7 @@ from modelport.engine.runners import SerialRunner, StateBatch, choose_path, stat
         ("llama4_text", "padded", "chunked attention"),
         ("mamba", "serial", "LinearAttentionLayer layers, states that padding would corrupt"),
         ("rwkv", "serial", "keeps a state of its own"),
+        ("openai-gpt", "serial", "takes no cache, so each step runs the whole sequence again"),
     ],
 )
 def test_each_model_takes_the_fastest_path_that_serves_it(
@@ -59,7 +60,7 @@ def test_serial_rows_stay_unseen_in_a_state_that_cannot_drop_them() -> None:
         batch.repeat_rows([2])
 
 
-@pytest.mark.parametrize("architecture", ["qwen3_next", "mamba"])
+@pytest.mark.parametrize("architecture", ["qwen3_next", "mamba", "openai-gpt"])
 def test_serial_rows_that_finish_early_leave_the_others_unchanged(
     make_tiny_causal_lm: Any, tokenizer: Any, architecture: str
 ) -> None:

@@ -212,9 +212,11 @@ class StateBatch:
     def select(self, keep: list[int]) -> None:
         self.live = [self.live[i] for i in keep]
         reorder = getattr(self.state, "reorder_cache", None)
-        if callable(reorder) and self.live and len(self.live) < self.width:
+        droppable = callable(reorder) or self.state is None  # None: a model without a cache
+        if droppable and self.live and len(self.live) < self.width:
             index = torch.tensor(self.live, dtype=torch.long, device=self.ids.device)
-            reorder(index)
+            if callable(reorder):
+                reorder(index)
             self.ids = self.ids.index_select(0, index)
             self.live = list(range(self.width))
 
@@ -257,12 +259,11 @@ class SerialRunner(Runner):
     def __init__(self, model: Any, reason: str) -> None:
         super().__init__(model, reason)
         parameters = inspect.signature(model.forward).parameters
+        if not hasattr(model, "prepare_inputs_for_generation"):
+            raise UnsupportedFeatureError(f"{type(model).__name__} cannot generate")
         names = [name for name in _CACHE_ARGUMENTS if name in parameters]
-        if not names or not hasattr(model, "prepare_inputs_for_generation"):
-            raise UnsupportedFeatureError(
-                f"{type(model).__name__} takes no cache back, so it cannot generate step by step"
-            )
-        self._cache_argument = names[0]
+        # None: the model takes no cache (GPT-1); each step runs the whole sequence, as generate
+        self._cache_argument = names[0] if names else None
         self._last_only = "logits_to_keep" in parameters
         self._positions = "position_ids" in parameters
         default_cache = getattr(model, "_supports_default_dynamic_cache", None)
@@ -303,6 +304,8 @@ class SerialRunner(Runner):
         """One forward pass over the tokens ``state`` has not seen (all of them when it is None:
         a prompt's prefill); the last token's logits per row, and the state after it."""
         first = state is None
+        if self._cache_argument is None:
+            return self._rerun(ids)
         if first and self._default_cache:
             state = DynamicCache(config=self.model.config)
         # as generate: no mask (no row is padded), the positions of all tokens so far
@@ -326,12 +329,23 @@ class SerialRunner(Runner):
             raise UnsupportedFeatureError(f"{type(self.model).__name__} returned no cache")
         return out.logits[:, -1], state  # the model filled the cache it was given
 
+    def _rerun(self, ids: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """A model without a cache: the whole sequence again, its last token's logits."""
+        kwargs: dict[str, Any] = {}
+        if self._positions:
+            rows, length = ids.shape
+            kwargs["position_ids"] = torch.arange(length, device=self.device).expand(rows, -1)
+        inputs = self.model.prepare_inputs_for_generation(ids, is_first_iteration=True, **kwargs)
+        return self.model(**inputs, return_dict=True).logits[:, -1], None
+
 
 def padded_problem(model: Any) -> str | None:
     """Why the padded path cannot serve ``model`` (None: it can): its cache holds more than
     keys and values, which a padded row would corrupt, or its forward takes no mask or cache."""
     name = type(model).__name__
     parameters = inspect.signature(model.forward).parameters
+    if not any(argument in parameters for argument in _CACHE_ARGUMENTS):
+        return f"{name}.forward takes no cache, so each step runs the whole sequence again"
     if not any(argument in parameters for argument in ("cache", "past_key_values")):
         return f"{name} keeps a state of its own, not a key-value cache"
     if "attention_mask" not in parameters:
