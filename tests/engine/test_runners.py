@@ -32,7 +32,7 @@ def test_each_model_takes_the_fastest_path_that_serves_it(
     assert reason in why
 
 
-def test_serial_rows_leave_a_cache_that_can_drop_them(make_tiny_causal_lm: Any) -> None:
+def test_serial_rows_that_finish_stay_in_the_state_unseen(make_tiny_causal_lm: Any) -> None:
     model = make_tiny_causal_lm("qwen3_next")  # linear-attention states beside keys and values
     runner = SerialRunner(model, "test")
     layout = runner.measure()
@@ -45,22 +45,29 @@ def test_serial_rows_leave_a_cache_that_can_drop_them(make_tiny_causal_lm: Any) 
     held = batch.bytes_held()
     assert held == 3 * layout.row_bytes(5)
     batch.select([0, 2])
-    assert (batch.width, batch.live, batch.ids.shape[0]) == (2, [0, 1], 2)
-    assert batch.bytes_held() == held * 2 // 3
+    assert (batch.width, batch.live, batch.ids.shape[0], batch.spans) == (3, [0, 2], 3, [5, 5])
+    assert batch.bytes_held() == held
 
 
-def test_serial_rows_stay_unseen_in_a_state_that_cannot_drop_them() -> None:
+def test_serial_rows_of_a_model_without_a_cache_leave() -> None:
     state = [torch.zeros(3, 4), torch.ones(3, 2)]  # RWKV's kind: plain tensors, no Cache
-    batch = StateBatch(state, torch.zeros((3, 5), dtype=torch.long))
-    assert state_bytes(state) == batch.bytes_held() == 3 * 6 * 4
+    assert state_bytes(state) == StateBatch(state, torch.zeros((3, 5))).bytes_held() == 3 * 6 * 4
+    batch = StateBatch(None, torch.arange(15).reshape(3, 5))  # GPT-1's: the tokens alone
     batch.select([0, 2])
     batch.select([1])
-    assert (batch.width, batch.live, batch.spans) == (3, [2], [5])
-    with pytest.raises(RuntimeError, match="holds 3 rows"):
+    assert (batch.width, batch.live, batch.spans, batch.ids.tolist()) == (
+        1,
+        [0],
+        [5],
+        [[10, 11, 12, 13, 14]],
+    )
+    with pytest.raises(RuntimeError, match="holds 1 rows"):
         batch.repeat_rows([2])
 
 
-@pytest.mark.parametrize("architecture", ["qwen3_next", "mamba", "openai-gpt"])
+@pytest.mark.parametrize(
+    "architecture", ["qwen3_next", "mamba", "minimax", "recurrent_gemma", "openai-gpt"]
+)
 def test_serial_rows_that_finish_early_leave_the_others_unchanged(
     make_tiny_causal_lm: Any, tokenizer: Any, architecture: str
 ) -> None:
@@ -93,3 +100,13 @@ def test_serial_rows_that_finish_early_leave_the_others_unchanged(
         assert [list(t) for t in handle.completion_tokens] == expected
     finally:
         engine.shutdown()
+
+
+def test_a_config_transformers_cache_cannot_read_still_gets_a_path(
+    make_tiny_causal_lm: Any,
+) -> None:
+    model = make_tiny_causal_lm("llama")
+    model.config.layer_types = ["mla_attention", "full_attention"]  # remote code's own kind
+    path, reason = choose_path(model)
+    assert path == "serial"
+    assert "transformers builds no" in reason

@@ -52,8 +52,14 @@ def sliding_windows(config: Any) -> list[int | None]:
     ):
         # its cache keeps them as sliding windows, but a chunk's tokens see only their chunk
         raise UnsupportedFeatureError("it has chunked attention layers, which packed steps lack")
+    try:
+        layers = DynamicCache(config=config).layers
+    except Exception as exc:  # a layer type this transformers does not know
+        raise UnsupportedFeatureError(
+            f"transformers builds no cache for its config ({exc})"
+        ) from exc
     windows: list[int | None] = []
-    for layer in DynamicCache(config=config).layers:
+    for layer in layers:
         if type(layer) is DynamicLayer:
             windows.append(None)
         elif type(layer) is DynamicSlidingWindowLayer:

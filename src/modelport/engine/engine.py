@@ -135,6 +135,7 @@ class GenerationEngine:
         self._prefill_tokens = 0
         self._prefills = 0
         self._peak_cache_bytes = 0
+        self._held_bytes = 0  # the batch's bytes after the last step (read by stats())
         self._peak_rows = 0
         self._threads = ThreadTuner(candidate_counts(self.config.num_threads))
         # Events are sent once a step's bookkeeping is done, so a reader that sees its request
@@ -225,7 +226,7 @@ class GenerationEngine:
             "prefix_cache_tokens_saved": self._prefixes.tokens_saved
             if self._prefixes is not None
             else 0,
-            "kv_cache_bytes": batch.bytes_held() if batch else 0,
+            "kv_cache_bytes": self._held_bytes if batch else 0,
             "kv_cache_peak_bytes": self._peak_cache_bytes,
             "kv_cache_budget_bytes": self.kv_cache_bytes,
             "threads": self._threads.current,
@@ -349,7 +350,8 @@ class GenerationEngine:
             self._batch.select(keep)
 
     def _step(self, admitted: list[_Request]) -> None:
-        """One packed forward pass: a token for each running row, then the admitted prompts."""
+        """One forward pass through the runner: a token for each running row, then the admitted
+        prompts."""
         batch = self._batch
         rows = len(self._rows)
         tokens = [seq.last_token for seq in self._rows]
@@ -393,7 +395,7 @@ class GenerationEngine:
         logits = out.float().cpu()
         if batch is not None:
             self._steps += 1
-            self._peak_cache_bytes = max(self._peak_cache_bytes, batch.bytes_held())
+            self._note_bytes(batch)
             keep = self._accept(self._rows, logits[:rows])
             if len(keep) != rows:
                 self._keep_rows(keep)
@@ -450,7 +452,13 @@ class GenerationEngine:
             self._batch.extend(joined)
         self._rows.extend(sequences)
         self._peak_rows = max(self._peak_rows, len(self._rows))
-        self._peak_cache_bytes = max(self._peak_cache_bytes, self._batch.bytes_held())
+        self._note_bytes(self._batch)
+
+    def _note_bytes(self, batch: BatchCache | StateBatch) -> None:
+        """Count the batch's bytes here, on the engine thread: a model's own state (the serial
+        path) is not safe to walk from another thread while a step changes it."""
+        self._held_bytes = batch.bytes_held()
+        self._peak_cache_bytes = max(self._peak_cache_bytes, self._held_bytes)
 
     def _new_sequence(self, request: _Request, index: int) -> _Sequence:
         params = request.params

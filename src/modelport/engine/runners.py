@@ -14,8 +14,7 @@
   recurrent and convolution states (Mamba, Jamba, Qwen3-Next, LFM2, RWKV, ...), which padding
   would corrupt and rows cannot be cut out of by column. One request at a time: its prompt is
   prefilled as ``n`` rows at once (as ``generate`` expands it), the rows decode together through
-  the model's own cache, and a row that finishes leaves it (``reorder_cache``) or, for a state
-  that cannot drop rows, stops being reported.
+  the model's own cache; a row that finishes stays in it unseen until its request ends.
 
 All fill the same :class:`~modelport.engine.attention.StepPlan`: the rows' new keys and values go
 into the batch cache, each joiner's into the joiner (the serial path: the model's state into a
@@ -76,7 +75,8 @@ class Runner:
         )
 
     def stack(self, layout: KVLayout, joiners: list[Joiner]) -> BatchCache | StateBatch:
-        """The batch of the rows prefilled by ``joiners``, one per joiner."""
+        """The batch of the rows prefilled by ``joiners`` (one row each; the serial path's one
+        joiner makes its request's n)."""
         return BatchCache.stack(layout, [(j.keys, j.values) for j in joiners])
 
     def _tensor(self, values: list[int] | list[list[int]]) -> torch.Tensor:
@@ -174,9 +174,11 @@ class StateBatch:
     holds (recurrent and convolution states, keys and values), every row as long as the others,
     and the rows' tokens so far (``generate`` hands the model the whole sequence each step).
 
-    ``live`` lists the state's rows still running, in the engine's order. Finished rows leave the
-    state when it can drop rows (a transformers ``Cache``: ``reorder_cache``); otherwise they stay
-    in it, decoded along unseen, until the request ends.
+    ``live`` lists the state's rows still running, in the engine's order. Finished rows stay in
+    the state, decoded along unseen, until the request ends: ``reorder_cache`` does not reach every
+    model's state (MiniMax keeps its linear-attention states beside the cache's layers,
+    RecurrentGemma its recurrent ones on its modules), and a state that lost rows under it would
+    silently restart the others. A model without a cache (state None) drops them.
     """
 
     cache = None  # no batch DynamicCache: the runner hands ``state`` to the model itself
@@ -211,12 +213,8 @@ class StateBatch:
 
     def select(self, keep: list[int]) -> None:
         self.live = [self.live[i] for i in keep]
-        reorder = getattr(self.state, "reorder_cache", None)
-        droppable = callable(reorder) or self.state is None  # None: a model without a cache
-        if droppable and self.live and len(self.live) < self.width:
+        if self.state is None and self.live and len(self.live) < self.width:
             index = torch.tensor(self.live, dtype=torch.long, device=self.ids.device)
-            if callable(reorder):
-                reorder(index)
             self.ids = self.ids.index_select(0, index)
             self.live = list(range(self.width))
 
@@ -362,7 +360,12 @@ def padded_problem(model: Any) -> str | None:
         }
     )
     if kinds:
-        return f"its cache has {', '.join(kinds)} layers, states that padding would corrupt"
+        what = (
+            "states that padding would corrupt"
+            if any(kind.startswith("LinearAttention") for kind in kinds)
+            else "which padded steps do not keep"
+        )
+        return f"its cache has {', '.join(kinds)} layers, {what}"
     return None
 
 
