@@ -106,9 +106,6 @@ class GenerationEngine:
         self.eos_token_ids = frozenset(
             eos_token_ids if eos_token_ids is not None else _eos_ids(model, tokenizer)
         )
-        # Inputs are built on the CPU and moved to the model's device for each forward pass;
-        # logits come back to the CPU, where sampling (and its seeded generators) runs.
-        self.device = next(model.parameters()).device
         self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
         self.runner: Runner = choose_runner(model, self.config.path)
         self._prefixes = (
@@ -392,7 +389,7 @@ class GenerationEngine:
         out = self.runner.forward(plan, tokens, positions)
         if not joiners:
             self._threads.after_step(rows, time.perf_counter() - started)
-        logits = out.float().cpu()
+        logits = out.float().cpu()  # sampling (and its seeded generators) runs on the CPU
         if batch is not None:
             self._steps += 1
             self._note_bytes(batch)

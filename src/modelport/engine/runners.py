@@ -306,11 +306,7 @@ class SerialRunner(Runner):
             return self._rerun(ids)
         if first and self._default_cache:
             state = DynamicCache(config=self.model.config)
-        # as generate: no mask (no row is padded), the positions of all tokens so far
-        kwargs: dict[str, Any] = {"use_cache": True}
-        if self._positions:
-            rows, length = ids.shape
-            kwargs["position_ids"] = torch.arange(length, device=self.device).expand(rows, -1)
+        kwargs: dict[str, Any] = {**self._positions_of(ids), "use_cache": True}
         if state is not None:
             kwargs[self._cache_argument] = state
         if self._last_only:
@@ -320,7 +316,7 @@ class SerialRunner(Runner):
         )
         out = self.model(**inputs, return_dict=True)
         for name in dict.fromkeys((self._cache_argument, *_CACHE_ARGUMENTS)):
-            after = out.get(name) if hasattr(out, "get") else getattr(out, name, None)
+            after = getattr(out, name, None)
             if after is not None:
                 return out.logits[:, -1], after
         if state is None:
@@ -329,12 +325,18 @@ class SerialRunner(Runner):
 
     def _rerun(self, ids: torch.Tensor) -> tuple[torch.Tensor, None]:
         """A model without a cache: the whole sequence again, its last token's logits."""
-        kwargs: dict[str, Any] = {}
-        if self._positions:
-            rows, length = ids.shape
-            kwargs["position_ids"] = torch.arange(length, device=self.device).expand(rows, -1)
-        inputs = self.model.prepare_inputs_for_generation(ids, is_first_iteration=True, **kwargs)
+        inputs = self.model.prepare_inputs_for_generation(
+            ids, is_first_iteration=True, **self._positions_of(ids)
+        )
         return self.model(**inputs, return_dict=True).logits[:, -1], None
+
+    def _positions_of(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        """As generate: no mask (no row is padded) and, where the model takes them, the
+        positions of all tokens so far (``prepare_inputs_for_generation`` keeps the new ones)."""
+        if not self._positions:
+            return {}
+        rows, length = ids.shape
+        return {"position_ids": torch.arange(length, device=self.device).expand(rows, -1)}
 
 
 def padded_problem(model: Any) -> str | None:
