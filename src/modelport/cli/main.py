@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "modelport.cli.runs",
     "modelport.cli.models",
     "modelport.cli.serve",
+    "modelport.cli.ui",
     "modelport.cli.demo",
 ]
 

@@ -125,6 +125,20 @@ def register(subparsers: Any) -> None:
         "default: as saved",
     )
     parser.add_argument(
+        "--ui",
+        action="store_true",
+        help="also serve the web UI under /ui: a chat playground on this server (and the "
+        "tracking pages with --store); behind --api-key like the API",
+    )
+    parser.add_argument(
+        "--store",
+        default=None,
+        metavar="URI",
+        help="with --ui: the tracking store its pages show (a folder, sqlite:///file.db or "
+        "postgresql+psycopg://...; default: $MODELPORT_TRACKING_URI when set, else no "
+        "tracking pages)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -201,7 +215,13 @@ def run(args: argparse.Namespace) -> int:
         "body_timeout": args.body_timeout,
         "load_options": _load_options(args),
         "on_progress": lambda message: _say(f"  {message}"),
+        "ui": args.ui,
+        "ui_store": (args.store or os.environ.get("MODELPORT_TRACKING_URI") or None)
+        if args.ui
+        else None,
     }
+    if args.store is not None and not args.ui:
+        raise InvalidRequestError("--store is the store of the web UI's pages: add --ui")
     try:
         config = ServerConfig.model_validate(settings)
     except ValidationError as exc:
@@ -219,7 +239,8 @@ def run(args: argparse.Namespace) -> int:
     _say(f"loading {len(models)} model{'s' if len(models) > 1 else ''}:")
 
     def ready() -> None:
-        _say(f"ready: {', '.join(models)}   (docs: {base}/docs, stop: Ctrl+C)\n")
+        ui = f", UI: {base}/ui/" if args.ui else ""
+        _say(f"ready: {', '.join(models)}   (docs: {base}/docs{ui}, stop: Ctrl+C)\n")
         _say(_examples(base, next(iter(models)), api_key))
 
     server.on_ready = ready

@@ -88,6 +88,12 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(openai.router)
     app.include_router(invocations.router)
     app.include_router(health.router)
+    if config.ui:
+        from modelport.tracking import TrackingClient
+        from modelport.ui import install_ui
+
+        tracking = TrackingClient(config.ui_store) if config.ui_store is not None else None
+        install_ui(app, tracking=tracking, chat_base_url="/v1")
 
     app.add_middleware(
         GuardMiddleware,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from modelport.serving.served import ModelSource
 from modelport.settings import Settings
@@ -19,6 +19,8 @@ class ServerConfig(Settings):
     ``models`` maps each served name to a URI, a path or an already loaded model.
     ``load_options`` go to ``load_model`` for every model whose flavor takes them
     (``{"batching": False}`` is ``--no-batching``).
+    ``ui`` serves the web UI under ``/ui`` (the chat playground on this server's ``/v1``), with
+    the tracking pages over ``ui_store`` when one is given (a tracking URI, as ``--store``).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -34,6 +36,14 @@ class ServerConfig(Settings):
     retry_after: int = Field(1, ge=0)
     load_options: Mapping[str, Any] = Field(default_factory=dict)
     on_progress: Callable[[str], None] | None = Field(default=None, repr=False)
+    ui: bool = False
+    ui_store: str | None = None
+
+    @model_validator(mode="after")
+    def _store_needs_ui(self) -> ServerConfig:
+        if self.ui_store is not None and not self.ui:
+            raise ValueError("ui_store is the store of the web UI's pages: it needs ui=True")
+        return self
 
     @field_validator("api_key")
     @classmethod

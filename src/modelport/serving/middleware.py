@@ -20,7 +20,7 @@ from modelport.errors import (
     PayloadTooLargeError,
     ServiceUnavailableError,
 )
-from modelport.serving.auth import OPEN_PATHS, check_api_key
+from modelport.serving.auth import check_api_key, is_open_path
 from modelport.serving.errors import SAFE_MESSAGE, log_error
 from modelport.serving.metrics import Metrics
 
@@ -156,7 +156,7 @@ class GuardMiddleware:
                 raise ServiceUnavailableError(
                     "The server is shutting down and takes no new requests"
                 )
-            if self.api_key and path not in OPEN_PATHS and scope["method"] != "OPTIONS":
+            if self.api_key and not is_open_path(path) and scope["method"] != "OPTIONS":
                 check_api_key(_header(scope, b"authorization"), self.api_key)
             length = _header(scope, b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body_size:

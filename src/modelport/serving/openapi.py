@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from modelport.serving.auth import OPEN_PATHS
+from modelport.serving.auth import is_open_path
 from modelport.serving.middleware import DRAIN_EXEMPT_PATHS
 from modelport.types import (
     ChatCompletionChunk,
@@ -225,7 +225,7 @@ def _add_guard_errors(operation: dict[str, Any], path: str, *, api_key: bool) ->
     responses: dict[str, Any] = operation.setdefault("responses", {})
     if responses.pop("422", None) is not None:
         responses.setdefault("400", _error(400))
-    if api_key and path not in OPEN_PATHS:
+    if api_key and not is_open_path(path):
         operation["security"] = [{_SECURITY_SCHEME: []}]
         responses.setdefault("401", _error(401))
     if "requestBody" in operation:

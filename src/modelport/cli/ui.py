@@ -1,0 +1,72 @@
+"""``modelport ui``: the web UI over a tracking store (experiments, runs, models, a chat page)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from modelport.errors import InvalidRequestError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "ui",
+        help="serve the web UI: experiments, runs, registered models and a chat playground",
+        description="Serve the web UI over a tracking store. Every asset ships in the package: "
+        "no internet is needed. The chat page talks to any OpenAI-compatible server (start it "
+        "with --cors-origin set to this UI's URL).",
+    )
+    parser.add_argument(
+        "--store",
+        "--tracking-uri",
+        dest="store",
+        default=None,
+        metavar="URI",
+        help="tracking store: a folder, sqlite:///file.db or postgresql+psycopg://... "
+        "(default: $MODELPORT_TRACKING_URI, else ./modelport.db and ./modelport-artifacts/)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port (5000; 0 picks a free one)")
+    parser.add_argument(
+        "--chat-url",
+        default=None,
+        metavar="URL",
+        help="the OpenAI-compatible base URL the chat page uses by default, e.g. "
+        "http://127.0.0.1:8080/v1 (the page has a field to change it)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level (info: one access-log line per request)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from modelport.serving.server import bind_socket
+    from modelport.ui import create_ui_app
+
+    if not 0 <= args.port <= 65535:
+        raise InvalidRequestError(f"--port must be 0-65535, got {args.port}")
+    logging.getLogger("modelport").setLevel(args.log_level.upper())
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    app = create_ui_app(args.store, chat_base_url=args.chat_url)
+    sock = bind_socket(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}/ui/"
+    # The socket is bound already, so the URL answers as soon as it is printed.
+    print(
+        f"modelport UI at {url}   (store: {app.state.ui_tracking.display_uri}; API docs: "
+        f"http://{shown_host}:{port}/docs; stop: Ctrl+C)",
+        flush=True,
+    )
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+    print("stopped", flush=True)
+    return 0
