@@ -164,6 +164,7 @@ def test_a_model_that_cannot_load_is_a_one_line_error(
         (["--max-queue", "-1"], "--max-queue: Input should be greater than or equal to 0"),
         (["--port", "70000"], "--port must be 0-65535"),
         (["-m", "a=/x", "-m", "a=/y"], "two models are named 'a'"),
+        (["--store", "/tmp/store"], "--store is the store of the web UI's pages: add --ui"),
     ],
 )
 def test_bad_flags_are_one_line_errors(
@@ -250,3 +251,11 @@ def test_at_the_shutdown_timeout_running_requests_are_cut_cleanly(start, echo_pa
     assert "Traceback" not in log and "CancelledError" not in log
     assert '"POST /v1/chat/completions" 503' in log
     assert re.search(r'"POST /v1/chat/completions" 200 .* stream_error=shutting_down', log), log
+
+
+def test_serve_ui_prints_the_ui_url_and_serves_the_page(start, echo_package: str) -> None:
+    server = start("-m", f"chat={echo_package}", "--ui")
+    url = server.wait_ready()
+    assert any(f"UI: {url}/ui/" in line for line in server.lines)
+    assert httpx.get(f"{url}/ui/").status_code == 200
+    assert httpx.get(f"{url}/ui/api/config").json()["chat_base_url"] == "/v1"

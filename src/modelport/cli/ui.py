@@ -47,7 +47,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from modelport.serving.server import bind_socket
+    from modelport.serving.server import QuietServer, bind_socket
     from modelport.ui import create_ui_app
 
     if not 0 <= args.port <= 65535:
@@ -67,6 +67,6 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    QuietServer(config).run(sockets=[sock])
     print("stopped", flush=True)
     return 0

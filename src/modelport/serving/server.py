@@ -48,7 +48,24 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class GracefulServer(uvicorn.Server):
+class QuietServer(uvicorn.Server):
+    """A uvicorn server that stops on SIGINT/SIGTERM and exits 0: it does not re-raise the
+    signal after shutting down, as uvicorn does (which ends the process by that signal)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class GracefulServer(QuietServer):
     """A uvicorn server that drains before it stops, and exits without re-raising the signal."""
 
     def __init__(self, config: uvicorn.Config, app: FastAPI, drain_timeout: float) -> None:
@@ -99,18 +116,6 @@ class GracefulServer(uvicorn.Server):
                 )
                 shutdown.cut()
         return await super().on_tick(counter)
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def make_server(

@@ -316,4 +316,3 @@ def _read_text(path: Path, limit: int = PREVIEW_LIMIT) -> str | None:
         return None
     with path.open("rb") as file:
         return file.read(limit).decode("utf-8", errors="replace")
-

@@ -73,7 +73,7 @@ function formatStats({ ttft, seconds, usage, chunks, finish }) {
   if (ttft !== null) parts.push(`TTFT ${Math.round(ttft)} ms`);
   const tokens = usage ? usage.completion_tokens : chunks;
   const decode = seconds - (ttft || 0) / 1000;
-  if (tokens > 1 && decode > 0) parts.push(`${(tokens / decode).toFixed(1)} tok/s`);
+  if (tokens > 1 && decode >= 0.01) parts.push(`${(tokens / decode).toFixed(1)} tok/s`);
   if (usage) parts.push(`${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion tokens`);
   else parts.push(`≈${chunks} chunks (the server sent no usage)`);
   if (finish) parts.push(`finish: ${finish}`);
@@ -199,7 +199,7 @@ function showCode(base, body) {
   const curl = [
     `curl ${absolute}/chat/completions \\`,
     "  -H 'Content-Type: application/json' \\",
-    "  -H 'Authorization: Bearer $OPENAI_API_KEY' \\",
+    '  -H "Authorization: Bearer $OPENAI_API_KEY" \\',
     `  -d '${json.replace(/'/g, "'\\''")}'`,
   ].join("\n");
   const { model, messages, stream, stream_options: streamOptions, ...rest } = body;
@@ -237,7 +237,7 @@ export function chatPage(config) {
   const urlInput = h("input", { id: "chat-url", type: "url", size: 40, value: saved || fallback, placeholder: "http://127.0.0.1:8080/v1" });
   const modelSelect = h("select", { id: "model" });
   const secondSelect = h("select", { id: "second-model" });
-  const status = h("div", { class: "result", "aria-live": "polite" });
+  const status = h("div", { class: "result", role: "region", "aria-label": "Notices", "aria-live": "polite" });
   const panes = [new Pane(0), new Pane(1)];
   const panesBox = h("div", { class: "panes" }, panes[0].element);
   const message = h("textarea", { id: "message", rows: 3, placeholder: "Ask something (Enter sends, Shift+Enter adds a line)" });
