@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from modelport.tracking import TrackingClient
+from modelport.ui import create_ui_app
 
 from .conftest import Running, Store
 
@@ -134,6 +138,7 @@ def test_bad_artifact_paths_are_refused(
     response = http.get(f"/runs/{store.runs['lr-0.1']}/{route}", params={"path": path})
     assert response.status_code == status
     assert error_of(response)["message"]
+    assert error_of(response)["param"] == "path"
 
 
 def test_version_page_has_the_package_card(http: httpx.Client, store: Store) -> None:
@@ -172,6 +177,9 @@ def test_aliases_and_descriptions_are_written_through_the_client(
         ("PUT", "/registered-models/echo/aliases/x", {"version": 42}, 404, "version"),
         ("PUT", "/registered-models/echo/aliases/x", {}, 400, "version"),
         ("PUT", "/registered-models/echo/aliases/x", {"version": [1]}, 400, "version"),
+        ("PUT", "/registered-models/echo/aliases/x", {"version": True}, 400, "version"),
+        ("PUT", "/registered-models/echo/aliases/x", {"version": "²"}, 400, "version"),
+        ("PUT", "/registered-models/echo/aliases/x", {"version": 2**63}, 400, "version"),
         ("PATCH", "/registered-models/echo", {"description": 3}, 400, "description"),
         ("PATCH", "/registered-models/echo", {"description": "x" * 6000}, 400, "description"),
         ("DELETE", "/registered-models/echo/aliases/never-set", None, 404, "alias"),
@@ -208,3 +216,42 @@ def test_the_page_and_its_assets_ship_in_the_package(ui_server: Running) -> None
     for asset in ("app.js", "chat.js", "style.css", "vendor/chart.umd.min.js"):
         assert httpx.get(f"{ui_server.url}/ui/static/{asset}").status_code == 200, asset
     assert httpx.get(ui_server.url, follow_redirects=False).headers["location"] == "/ui/"
+
+
+def test_an_experiment_id_that_is_not_ascii_digits_is_a_400(http: httpx.Client) -> None:
+    for bad in ("²", "9" * 30, "-1"):
+        response = http.get(f"/experiments/{bad}/runs")
+        assert response.status_code == 400, (bad, response.text)
+        assert error_of(response)["param"] == "experiment_id"
+
+
+def test_the_package_card_reads_no_file_outside_the_package(
+    http: httpx.Client, store: Store, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not show")
+    package = Path(TrackingClient(store.uri).get_model_version("echo", 1).storage_location)
+    manifest = package / "modelport.yaml"
+    original = manifest.read_text()
+    try:
+        data = yaml.safe_load(original)
+        data["requirements"] = str(secret)
+        data["input_example"] = "../" * 12 + str(secret).lstrip("/")
+        manifest.write_text(yaml.safe_dump(data))
+        card = http.get("/registered-models/echo/versions/1").json()["package"]
+        assert card["requirements"] is None and card["input_example"] is None
+        manifest.write_bytes(b"flavor: \xff\xfe")
+        card = http.get("/registered-models/echo/versions/1").json()["package"]
+        assert "manifest" in card["error"]
+    finally:
+        manifest.write_text(original)
+
+
+def test_modelport_ui_with_an_api_key(store: Store, start_app: Callable[[Any], Running]) -> None:
+    running = start_app(create_ui_app(store.uri, api_key="sesame"))
+    assert httpx.get(running.ui()).status_code == 200
+    assert httpx.get(f"{running.url}/ui/api/experiments").status_code == 401
+    answer = httpx.get(
+        f"{running.url}/ui/api/experiments", headers={"Authorization": "Bearer sesame"}
+    )
+    assert answer.status_code == 200

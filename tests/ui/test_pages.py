@@ -220,6 +220,9 @@ def test_chat_errors_are_shown_readably(chat_server: Running, page: Any) -> None
     error = page.get_by_role("region", name="Answers of echo").get_by_role("alert")
     expect(error).to_contain_text("Error 400")
     expect(error).to_contain_text("temperature")
+    # the refused question left the history: the next request's turns still alternate
+    page.get_by_role("button", name="Show code").click()
+    expect(page.get_by_label("Python code")).to_contain_text("messages=[],")
 
     page.get_by_label("Temperature").fill("")
     page.get_by_label("Tools (JSON array)").fill("[not json")

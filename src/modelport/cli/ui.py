@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from typing import Any
 
 from modelport.errors import InvalidRequestError
@@ -28,6 +29,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port (5000; 0 picks a free one)")
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help="require 'Authorization: Bearer KEY' on the UI's API (or set $MODELPORT_API_KEY); "
+        "the page asks for it. Set one before listening on another address than 127.0.0.1",
+    )
     parser.add_argument(
         "--chat-url",
         default=None,
@@ -55,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("modelport").setLevel(args.log_level.upper())
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    app = create_ui_app(args.store, chat_base_url=args.chat_url)
+    api_key = args.api_key or os.environ.get("MODELPORT_API_KEY") or None
+    app = create_ui_app(args.store, chat_base_url=args.chat_url, api_key=api_key)
     sock = bind_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host

@@ -131,9 +131,13 @@ def check_alias(value: Any) -> str:
 
 def check_version(value: Any) -> int:
     """A model version number (an int or its decimal string), >= 1."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 1 <= int(value) < 2**63
+    ):
         raise InvalidRequestError(
             f"Invalid model version {value!r}: a version is a whole number >= 1", param="version"
         )

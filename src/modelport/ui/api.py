@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import StrictInt, StrictStr
 from starlette.responses import FileResponse
 
-from modelport.errors import InvalidRequestError, NotFoundError, PackageError
+from modelport.errors import InvalidRequestError, ModelportError, NotFoundError, PackageError
 from modelport.package.manifest import Manifest
 from modelport.tracking import TrackingClient
 from modelport.tracking.entities import Run
@@ -117,13 +120,15 @@ def tracking_router() -> APIRouter:
     @router.get("/runs/{run_id}/artifacts", summary="The artifacts in one folder of a run")
     def list_artifacts(run_id: str, client: Client, path: str = "") -> dict[str, Any]:
         repository = client.artifact_repository(run_id)
-        if path and not repository.path_of(path).is_dir():
+        with _named_path():
+            is_folder = not path or repository.path_of(path).is_dir()
+            files = repository.list_artifacts(path or None) if is_folder else []
+        if not is_folder:
             raise InvalidRequestError(
                 f"Artifact '{path}' is a file, not a folder; download it with "
                 f"/ui/api/runs/{run_id}/artifacts/file?path={path}",
                 param="path",
             )
-        files = repository.list_artifacts(path or None)
         return {
             "path": path,
             "files": [
@@ -170,8 +175,11 @@ def tracking_router() -> APIRouter:
             for version in client.search_model_versions(model.name)
             if version.model_id == logged.model_id
         ]
-        path = client.artifact_repository(run_id).path_of(name)
-        return {**logged.to_dict(), "package": _package_card(path), "versions": versions}
+        try:
+            card = _package_card(client.artifact_repository(run_id).path_of(name))
+        except NotFoundError as exc:  # the rest of the page still shows
+            card = {"error": exc.message}
+        return {**logged.to_dict(), "package": card, "versions": versions}
 
     @router.get("/registered-models", summary="Registered models with their aliases")
     def list_registered_models(client: Client) -> dict[str, Any]:
@@ -215,7 +223,7 @@ def tracking_router() -> APIRouter:
         name: str,
         alias: str,
         client: Client,
-        version: Annotated[int | str, Body(embed=True)],
+        version: Annotated[StrictInt | StrictStr, Body(embed=True)],
     ) -> dict[str, Any]:
         client.set_registered_model_alias(name, alias, version)
         return client.get_registered_model(name).to_dict()
@@ -239,8 +247,20 @@ def _run_summary(run: Run) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def _named_path() -> Iterator[None]:
+    """Errors about the artifact path name this API's query parameter, ``path``."""
+    try:
+        yield
+    except ModelportError as exc:
+        if exc.param == "artifact_path":
+            exc.param = "path"
+        raise
+
+
 def _artifact_file(client: TrackingClient, run_id: str, path: str) -> Path:
-    target = client.artifact_repository(run_id).path_of(path)
+    with _named_path():
+        target = client.artifact_repository(run_id).path_of(path)
     if target.is_dir():
         raise InvalidRequestError(
             f"Artifact '{path}' is a folder; list it with /ui/api/runs/{run_id}/artifacts"
@@ -293,6 +313,8 @@ def _package_card(path: Path) -> dict[str, Any]:
         manifest = Manifest.read(path)
     except PackageError as exc:
         return {"error": exc.message}
+    except (OSError, UnicodeDecodeError) as exc:
+        return {"error": f"Cannot read the package's manifest in {path}: {exc}"}
     signature = manifest.signature
     return {
         "flavor": manifest.flavor,
@@ -303,16 +325,18 @@ def _package_card(path: Path) -> dict[str, Any]:
         "streamable": manifest.streamable,
         "size_bytes": manifest.size_bytes,
         "signature": repr(signature) if signature else None,
-        "requirements": _read_text(path / manifest.requirements),
-        "input_example": _read_text(path / manifest.input_example)
+        "requirements": _read_text(path, manifest.requirements),
+        "input_example": _read_text(path, manifest.input_example)
         if manifest.input_example
         else None,
         "metadata": manifest.metadata,
     }
 
 
-def _read_text(path: Path, limit: int = PREVIEW_LIMIT) -> str | None:
-    if not path.is_file():
+def _read_text(package: Path, name: str, limit: int = PREVIEW_LIMIT) -> str | None:
+    """A text file of the package, named by its manifest (never one outside the package)."""
+    path = (package / name).resolve()
+    if package.resolve() not in path.parents or not path.is_file():
         return None
     with path.open("rb") as file:
         return file.read(limit).decode("utf-8", errors="replace")

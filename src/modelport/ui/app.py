@@ -74,10 +74,11 @@ def create_ui_app(
     artifact_root: str | None = None,
     *,
     chat_base_url: str | None = None,
+    api_key: str | None = None,
 ) -> FastAPI:
     """The app of ``modelport ui``: the UI over the tracking store at ``tracking_uri``
     (default: as the fluent API finds it), with the server's request ids, access log and
-    error envelope."""
+    error envelope; with ``api_key``, ``/ui/api`` needs ``Authorization: Bearer <key>``."""
     tracking = TrackingClient(tracking_uri, artifact_root)
     app = FastAPI(
         title="modelport UI",
@@ -93,7 +94,9 @@ def create_ui_app(
         return RedirectResponse(f"{PREFIX}/")
 
     metrics = Metrics(in_flight=lambda: 0, queue_depth=lambda: 0, models=list)
-    app.add_middleware(GuardMiddleware, state=ServerState(), api_key=None, max_body_size=MAX_BODY)
+    app.add_middleware(
+        GuardMiddleware, state=ServerState(), api_key=api_key, max_body_size=MAX_BODY
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.openapi = lambda: build_openapi(app, api_key=False)  # type: ignore[method-assign]
+    app.openapi = lambda: build_openapi(app, api_key=api_key is not None)  # type: ignore[method-assign]
     return app

@@ -52,9 +52,9 @@ from modelport.tracking.validation import (
 
 
 def _experiment_id(value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return value
     raise InvalidRequestError(
         f"Invalid experiment id {value!r}: an experiment id is a whole number",

@@ -22,7 +22,10 @@ const routes = [
   [/^#\/chat$/, () => chatPage(config), null],
 ];
 
+let renders = 0;
+
 async function render() {
+  const current = ++renders; // a slower, older render must not replace a newer page
   if (!config) {
     try {
       config = await api("config");
@@ -54,11 +57,13 @@ async function render() {
       return;
     }
     main.replaceChildren(h("p", { class: "loading" }, "Loading…"));
+    let content;
     try {
-      main.replaceChildren(await page(match, query));
+      content = await page(match, query);
     } catch (error) {
-      main.replaceChildren(h("h1", {}, "Something went wrong"), errorBox(error));
+      content = [h("h1", {}, "Something went wrong"), errorBox(error)];
     }
+    if (current === renders) main.replaceChildren(...[content].flat());
     return;
   }
   main.replaceChildren(h("h1", {}, "Not found"), h("p", {}, `No page ${path}. `, h("a", { href: "#/" }, "Start page")));

@@ -51,6 +51,14 @@ function requestBody(model, messages, settings) {
 async function readEvents(response, onEvent) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
+  try {
+    await readBlocks(reader, decoder, onEvent);
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+async function readBlocks(reader, decoder, onEvent) {
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
@@ -89,6 +97,7 @@ class Pane {
     this.log = h("div", { class: "log" });
     this.element = h("section", { class: "pane" }, this.title, this.log);
     this.controller = null;
+    this.epoch = 0; // bumped by reset(): an answer of an older conversation is not kept
   }
 
   setModel(model) {
@@ -98,6 +107,8 @@ class Pane {
   }
 
   reset() {
+    this.stop(); // a stream still running must not add its reply to the new conversation
+    this.epoch += 1;
     this.messages = [];
     this.log.replaceChildren();
   }
@@ -122,13 +133,19 @@ class Pane {
     let finish = null;
     let text = "";
     const calls = [];
+    const epoch = this.epoch;
     const done = (state) => {
       bubble.dataset.state = state;
       stats.textContent = formatStats({ ttft, seconds: (performance.now() - started) / 1000, usage, chunks, finish });
-      const reply = { role: "assistant", content: text };
-      if (calls.length) reply.tool_calls = calls;
-      if (text || calls.length) this.messages.push(reply);
       this.controller = null;
+      if (epoch !== this.epoch) return;
+      if (text) {
+        this.messages.push({ role: "assistant", content: text });
+      } else {
+        // No answer (an error, a stop before any text, or only tool calls, which the page does
+        // not run): the question leaves the history, so the turns keep alternating.
+        this.messages.pop();
+      }
     };
     let response;
     try {
@@ -288,7 +305,9 @@ export function chatPage(config) {
     secondSelect.replaceChildren(h("option", { value: "" }, "none (one model)"), ...ids.map((id) => h("option", { value: id }, id)));
     panes[0].setModel(modelSelect.value);
     panes[1].setModel("");
+    panes.forEach((pane) => pane.reset());
     panesBox.replaceChildren(panes[0].element);
+    panesBox.classList.remove("two");
     if (!ids.length) status.replaceChildren(h("p", { class: "empty" }, "This server serves no models."));
   };
 
@@ -303,6 +322,7 @@ export function chatPage(config) {
 
   const submit = async (event) => {
     event.preventDefault();
+    if (send.disabled) return; // an answer is streaming: Enter does not start another
     status.replaceChildren();
     const text = message.value.trim();
     if (!text) return;

@@ -106,7 +106,8 @@ export async function runsPage(experimentId, query) {
   } }, "Compare selected runs");
 
   const sortHeader = (label, key) => {
-    const [current, direction] = order.split(" ");
+    const cut = order.lastIndexOf(" ");
+    const [current, direction] = cut < 0 ? [order, "ASC"] : [order.slice(0, cut), order.slice(cut + 1)];
     const active = current === key;
     const nextDirection = active && direction !== "DESC" ? "DESC" : active ? "ASC" : "DESC";
     const th = h("button", { type: "button", class: "sort", onclick: () => go({ order: `${key} ${nextDirection}`, pages: "" }) },
