@@ -42,6 +42,16 @@ def test_runs_are_counted_per_experiment(client: TrackingClient) -> None:
     assert idle not in client.count_runs()
 
 
+def test_run_activity_is_the_count_and_the_latest_start_or_end(client: TrackingClient) -> None:
+    busy, idle = client.create_experiment("busy"), client.create_experiment("idle")
+    client.create_run(busy, start_time=1_000)
+    ended = client.create_run(busy, start_time=2_000)
+    client.set_terminated(ended.run_id, end_time=9_000)
+    client.create_run(busy, start_time=5_000)  # still running: its start counts
+    assert client.store.run_activity() == {busy: (3, 9_000)}
+    assert idle not in client.store.run_activity()
+
+
 def test_a_duplicate_experiment_name_is_refused(client: TrackingClient) -> None:
     client.create_experiment("alpha")
     with pytest.raises(AlreadyExistsError, match="'alpha' already exists"):
