@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import sys
@@ -11,10 +10,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from modelport.cli._listen import (
+    API_KEY_ENV,
+    add_log_level,
+    base_url,
+    check_port,
+    configure_logging,
+)
 from modelport.errors import InvalidRequestError
 from modelport.settings import explain
 
-API_KEY_ENV = "MODELPORT_API_KEY"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
 
 
@@ -138,12 +143,7 @@ def register(subparsers: Any) -> None:
         "postgresql+psycopg://...; default: $MODELPORT_TRACKING_URI when set, else no "
         "tracking pages)",
     )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="server log level (info: one access-log line per request)",
-    )
+    add_log_level(parser)
     parser.set_defaults(func=run)
 
 
@@ -194,15 +194,8 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidRequestError(f"two models are named '{name}'; use -m NAME=URI")
         models[name] = uri
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
-    if not 0 <= args.port <= 65535:
-        raise InvalidRequestError(f"--port must be 0-65535, got {args.port}")
-
-    logging.getLogger("modelport").setLevel(args.log_level.upper())
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(logging.DEBUG)
-    logging.getLogger("uvicorn").setLevel(args.log_level.upper())
+    check_port(args.port)
+    configure_logging(args.log_level)
 
     settings = {
         "models": models,
@@ -230,9 +223,7 @@ def run(args: argparse.Namespace) -> int:
         flag = f"--{param.replace('_', '-')}: " if param else ""
         raise InvalidRequestError(f"{flag}{reason}") from None
     sock = bind_socket(args.host, args.port)
-    host, port = sock.getsockname()[:2]
-    shown_host = f"[{host}]" if ":" in host else host
-    base = f"http://{shown_host}:{port}"
+    base = base_url(sock)
     app = create_app(config)
     server = make_server(app, drain_timeout=args.shutdown_timeout, log_level=args.log_level)
     _say(f"modelport serving at {base} (OpenAI base URL: {base}/v1)")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from typing import Any
 
-from modelport.errors import InvalidRequestError
+from modelport.cli._listen import (
+    API_KEY_ENV,
+    add_log_level,
+    base_url,
+    check_port,
+    configure_logging,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -42,12 +47,7 @@ def register(subparsers: Any) -> None:
         help="the OpenAI-compatible base URL the chat page uses by default, e.g. "
         "http://127.0.0.1:8080/v1 (the page has a field to change it)",
     )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="log level (info: one access-log line per request)",
-    )
+    add_log_level(parser)
     parser.set_defaults(func=run)
 
 
@@ -57,21 +57,16 @@ def run(args: argparse.Namespace) -> int:
     from modelport.serving.server import QuietServer, bind_socket
     from modelport.ui import create_ui_app
 
-    if not 0 <= args.port <= 65535:
-        raise InvalidRequestError(f"--port must be 0-65535, got {args.port}")
-    logging.getLogger("modelport").setLevel(args.log_level.upper())
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    api_key = args.api_key or os.environ.get("MODELPORT_API_KEY") or None
+    check_port(args.port)
+    configure_logging(args.log_level)
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     app = create_ui_app(args.store, chat_base_url=args.chat_url, api_key=api_key)
     sock = bind_socket(args.host, args.port)
-    host, port = sock.getsockname()[:2]
-    shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{port}/ui/"
+    base = base_url(sock)
     # The socket is bound already, so the URL answers as soon as it is printed.
     print(
-        f"modelport UI at {url}   (store: {app.state.ui_tracking.display_uri}; API docs: "
-        f"http://{shown_host}:{port}/docs; stop: Ctrl+C)",
+        f"modelport UI at {base}/ui/   (store: {app.state.ui_tracking.display_uri}; API docs: "
+        f"{base}/docs; stop: Ctrl+C)",
         flush=True,
     )
     config = uvicorn.Config(app, log_level=args.log_level, access_log=False)

@@ -13,6 +13,7 @@ import json
 import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -239,7 +240,7 @@ def tracking_router() -> APIRouter:
 def _run_summary(run: Run) -> dict[str, Any]:
     """A row of the runs table: the info, params and latest metrics (tags only by name)."""
     return {
-        **run.to_dict()["info"],
+        **asdict(run.info),
         "params": run.data.params,
         "metrics": run.data.metrics,
         "tags": run.data.tags,

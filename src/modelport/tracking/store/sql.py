@@ -158,15 +158,7 @@ class SqlStore(RegistryStore):
 
     def count_runs(self) -> dict[str, int]:
         """Experiment id → how many runs it holds (an experiment without runs is left out)."""
-
-        def work(session: Session) -> dict[str, int]:
-            rows = session.execute(
-                select(SqlRun.experiment_id, func.count()).group_by(SqlRun.experiment_id)
-            )
-            return {str(key): count for key, count in rows}
-
-        result: dict[str, int] = self._read(work)
-        return result
+        return {key: count for key, (count, _) in self.run_activity().items()}
 
     def run_activity(self) -> dict[str, tuple[int, int]]:
         """Experiment id → (its number of runs, the latest start or end time of one, in ms);
