@@ -28,7 +28,17 @@ def _isolated_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 @pytest.fixture(scope="session")
 def demo_model_uri() -> str:
-    """The real demo chat model (SmolLM2-135M-Instruct), built once and cached outside the repo."""
+    """The real demo chat model (SmolLM2-135M-Instruct), built once and cached outside the repo,
+    in float32: the tests compare its answers token for token, which bf16 (what dtype="auto"
+    picks on a CPU with native bf16) does not promise."""
+    from modelport.demo import build_demo_package
+
+    return str(build_demo_package(dtype="float32"))
+
+
+@pytest.fixture(scope="session")
+def demo_auto_uri() -> str:
+    """The demo package as users get it: no dtype saved, so it loads in dtype="auto"."""
     from modelport.demo import build_demo_package
 
     return str(build_demo_package())

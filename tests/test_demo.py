@@ -64,12 +64,13 @@ def test_a_corrupt_wheel_is_named(fresh_cache: Path) -> None:
     assert [p.name for p in (fresh_cache / "models").iterdir()] == []
 
 
-def test_the_demo_package_is_built_once_and_reused(demo_model_uri: str) -> None:
+def test_the_demo_package_is_built_once_and_reused(demo_auto_uri: str) -> None:
     path = demo.build_demo_package(progress=False)
-    assert str(path) == demo_model_uri
+    assert str(path) == demo_auto_uri
     manifest = Manifest.read(path)
     assert manifest.task == "llm/v1/chat"
     assert manifest.flavor == "transformers"
+    assert manifest.flavor_config["dtype"] is None  # loads in dtype="auto"
     # a reference to the converted folder: the 540 MB of weights are not copied
     assert manifest.size_bytes < 1_000_000
     folder = Path(manifest.flavor_config["reference"])
@@ -97,3 +98,16 @@ def test_a_stale_package_is_rebuilt_from_the_cached_folder(
     rebuilt = Manifest.read(demo.build_demo_package(progress=False))
     assert rebuilt.metadata["demo_recipe_version"] == demo.DEMO_RECIPE_VERSION
     assert rebuilt.model_uuid != manifest.model_uuid
+
+
+def test_a_demo_package_with_a_dtype_is_a_package_of_its_own(
+    demo_auto_uri: str, demo_model_uri: str
+) -> None:
+    assert demo_model_uri != demo_auto_uri
+    pinned = Manifest.read(Path(demo_model_uri))
+    assert pinned.flavor_config["dtype"] == "float32"
+    assert (
+        pinned.flavor_config["reference"]
+        == (Manifest.read(Path(demo_auto_uri)).flavor_config["reference"])
+    )
+    assert demo.build_demo_package(progress=False, dtype="float32") == Path(demo_model_uri)

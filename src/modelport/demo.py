@@ -195,7 +195,7 @@ def demo_hf_folder(progress: bool = True) -> Path:
     return folder
 
 
-def _package_is_current(package: Path) -> bool:
+def _package_is_current(package: Path, dtype: str | None) -> bool:
     from modelport.package.manifest import Manifest
 
     try:
@@ -205,22 +205,26 @@ def _package_is_current(package: Path) -> bool:
     reference = manifest.flavor_config.get("reference")
     return (
         manifest.metadata.get("demo_recipe_version") == DEMO_RECIPE_VERSION
+        and manifest.flavor_config.get("dtype") == dtype
         and reference is not None
         and (Path(reference) / _DONE_MARKER).is_file()
     )
 
 
-def build_demo_package(progress: bool = True) -> Path:
+def build_demo_package(progress: bool = True, *, dtype: str | None = None) -> Path:
     """The path of the demo's modelport package (task ``llm/v1/chat``), built once and cached.
 
     The package references the converted folder (``demo_hf_folder()``) instead of copying it.
+    It saves no dtype (so it loads in ``auto``: bfloat16 where the machine has native bf16);
+    ``dtype="float32"`` (or another) gives a package of its own that always loads in that one.
     """
     folder = demo_hf_folder(progress)
-    package = cache_dir() / "packages" / PACKAGE_NAME
-    if _package_is_current(package):
+    name = PACKAGE_NAME if dtype is None else f"{PACKAGE_NAME}-{dtype}"
+    package = cache_dir() / "packages" / name
+    if _package_is_current(package, dtype):
         return package
     with _build_lock(cache_dir()):
-        if _package_is_current(package):
+        if _package_is_current(package, dtype):
             return package
         from modelport.flavors.transformers.save import save_model
 
@@ -229,6 +233,7 @@ def build_demo_package(progress: bool = True) -> Path:
             transformers_model=folder,
             task="llm/v1/chat",
             save_pretrained=False,
+            dtype=dtype,
             metadata={
                 "demo_recipe_version": DEMO_RECIPE_VERSION,
                 "source": f"{GGUF_NAME} from the PyPI package {DEMO_DISTRIBUTION}",

@@ -12,21 +12,21 @@ from modelport.demo import CACHE_ENV
 
 
 def test_build_prints_the_package_path(
-    demo_model_uri: str, capsys: pytest.CaptureFixture[str]
+    demo_auto_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", "build", "--quiet"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.strip() == demo_model_uri
+    assert captured.out.strip() == demo_auto_uri
     assert captured.err == ""
 
 
 def test_build_shows_how_to_try_the_model(
-    demo_model_uri: str, capsys: pytest.CaptureFixture[str]
+    demo_auto_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", "build"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.strip() == demo_model_uri
-    assert f"modelport predict -m {demo_model_uri}" in captured.err
+    assert captured.out.strip() == demo_auto_uri
+    assert f"modelport predict -m {demo_auto_uri}" in captured.err
 
 
 def test_a_failed_fetch_is_one_clear_line(

@@ -72,8 +72,26 @@ def test_the_engine_path_is_in_the_model_list_and_the_metrics(demo_server: Runni
         card = client.models.retrieve("demo").model_dump()
     assert card["engine"]["path"] == "packed"
     assert "AttentionInterface" in card["engine"]["reason"]
+    assert (card["engine"]["dtype"], card["engine"]["dtype_reason"]) == ("float32", "as asked")
     text = httpx.get(f"{demo_server.url}/metrics").text
     assert 'modelport_engine_path_info{model="demo",path="packed"} 1.0' in text
+
+
+def test_the_demo_as_built_loads_in_the_machines_dtype_and_says_so(
+    demo_auto_uri: str, serve: Any
+) -> None:
+    from modelport.flavors.transformers.dtypes import cpu_bf16_features
+
+    server = serve({"demo": demo_auto_uri})
+    expected = "bfloat16" if cpu_bf16_features() else "float32"
+    with openai.OpenAI(base_url=server.v1, api_key="x", max_retries=0) as client:
+        card = client.models.retrieve("demo").model_dump()
+        reply = client.chat.completions.create(
+            model="demo", messages=FRANCE, temperature=0, max_tokens=12
+        )
+    assert card["engine"]["dtype"] == expected
+    assert card["engine"]["dtype_reason"].startswith("auto: the CPU has ")
+    assert "Paris" in (reply.choices[0].message.content or "")
 
 
 def test_invocations_tutorial_body(demo_server: RunningServer) -> None:

@@ -126,8 +126,9 @@ def register(subparsers: Any) -> None:
         "--dtype",
         default=None,
         metavar="DTYPE",
-        help="load option: the weights' dtype (transformers: float32, bfloat16, float16, auto); "
-        "default: as saved",
+        help="load option: the weights' dtype (transformers: float32, bfloat16, float16, auto: "
+        "bfloat16 where the CPU or GPU has native bf16, else float32); default: as saved, else "
+        "auto",
     )
     parser.add_argument(
         "--ui",

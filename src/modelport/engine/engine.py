@@ -113,10 +113,11 @@ class GenerationEngine:
         )
         self._one_request = not self.config.batching or self.runner.one_request
         logger.info(
-            "generation engine for %s: %s path (%s)",
+            "generation engine for %s: %s path (%s), %s",
             type(model).__name__,
             self.runner.path,
             self.runner.reason,
+            str(self.runner.dtype).removeprefix("torch."),
         )
         self._layout: KVLayout | None = None  # measured by the first forward pass
 
@@ -153,8 +154,13 @@ class GenerationEngine:
         return self.runner.path
 
     def describe(self) -> dict[str, str]:
-        """The engine path and why it was chosen (``/v1/models`` shows it)."""
-        return {"path": self.runner.path, "reason": self.runner.reason}
+        """The engine path and why it was chosen, and the model's dtype (``/v1/models`` shows
+        them)."""
+        return {
+            "path": self.runner.path,
+            "reason": self.runner.reason,
+            "dtype": str(self.runner.dtype).removeprefix("torch."),
+        }
 
     # -- public API ----------------------------------------------------------------------------
 

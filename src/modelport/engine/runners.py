@@ -58,7 +58,9 @@ class Runner:
     def __init__(self, model: Any, reason: str) -> None:
         self.model = model
         self.reason = reason  # why this path (logged at start-up, shown by /v1/models)
-        self.device = next(model.parameters()).device
+        first = next(model.parameters())
+        self.device = first.device
+        self.dtype = first.dtype
 
     def forward(self, plan: StepPlan, tokens: list[int], positions: list[int]) -> torch.Tensor:
         """The logits of each running row, then of each joiner's last token: ``[rows +

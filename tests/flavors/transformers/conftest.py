@@ -44,7 +44,13 @@ def tiny_chat_package(tmp_path_factory: pytest.TempPathFactory, tiny_llama_folde
     from modelport.flavors.transformers import save_model
 
     path = tmp_path_factory.mktemp("packages") / "tiny-chat"
-    save_model(path, transformers_model=tiny_llama_folder, task="llm/v1/chat", progress=False)
+    save_model(
+        path,
+        transformers_model=tiny_llama_folder,
+        task="llm/v1/chat",
+        dtype="float32",
+        progress=False,
+    )
     return path
 
 

@@ -59,7 +59,11 @@ def test_every_architecture_is_served_as_a_chat_model(
     model.save_pretrained(folder)
     demo_tokenizer.save_pretrained(folder)
     modelport.transformers.save_model(
-        tmp_path / "package", transformers_model=folder, task="llm/v1/chat", progress=False
+        tmp_path / "package",
+        transformers_model=folder,
+        task="llm/v1/chat",
+        dtype="float32",
+        progress=False,
     )
     path = auto_path
     monkeypatch.setenv("COLUMNS", "250")  # the reason in full, on one line

@@ -184,6 +184,7 @@ def test_default_limit_comes_from_the_package_model_config(
         transformers_model=tiny_llama_folder,
         save_pretrained=False,
         model_config={"max_new_tokens": 2},
+        dtype="float32",
         progress=False,
     )
     loaded = modelport.load_model(tmp_path / "pkg")
@@ -268,6 +269,7 @@ def test_load_options_override_the_saved_engine_config(
         transformers_model=tiny_llama_folder,
         save_pretrained=False,
         engine_config={"max_batch_size": 3, "prefix_cache": False},
+        dtype="float32",
         progress=False,
     )
     loaded = modelport.load_model(package, batching=False, engine_config={"max_batch_size": 5})

@@ -27,6 +27,7 @@ def completions(tmp_path_factory: pytest.TempPathFactory, tiny_llama_folder: Pat
         transformers_model=tiny_llama_folder,
         task="llm/v1/completions",
         save_pretrained=False,
+        dtype="float32",
         progress=False,
     )
     loaded = modelport.load_model(path)
@@ -44,6 +45,7 @@ def text_generation(
         transformers_model=tiny_llama_folder,
         task="text-generation",
         save_pretrained=False,
+        dtype="float32",
         progress=False,
     )
     loaded = modelport.load_model(path)

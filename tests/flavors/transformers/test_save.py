@@ -45,7 +45,8 @@ def test_save_a_folder_copies_weights_tokenizer_and_template(
     assert any(line.startswith("transformers==") for line in requirements)
     assert any(line.startswith("modelport==") for line in requirements)
 
-    model, tokenizer = modelport.transformers.load_model(tmp_path / "pkg")
+    # saved without a dtype, it loads in dtype="auto": bf16 where the CPU has it
+    model, tokenizer = modelport.transformers.load_model(tmp_path / "pkg", dtype="float32")
     assert _same_weights(model, tiny_llama[0])
     assert tokenizer.chat_template == tiny_llama[1].chat_template
 
@@ -59,7 +60,7 @@ def test_save_a_pipeline(tmp_path: Path, tiny_llama: tuple[Any, Any]) -> None:
         tmp_path / "pkg", transformers_model=pipe, task="llm/v1/chat", progress=False
     )
     assert (tmp_path / "pkg" / "model" / "model.safetensors").is_file()
-    loaded, _ = modelport.transformers.load_model(tmp_path / "pkg")
+    loaded, _ = modelport.transformers.load_model(tmp_path / "pkg", dtype="float32")
     assert _same_weights(loaded, model)
     assert manifest.flavor_config["model_name"] == "TinyLlama"
 

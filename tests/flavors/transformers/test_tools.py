@@ -74,7 +74,14 @@ def long_llama_folder(
 def _load(path: Path, source: Any, **save_options: Any) -> Any:
     from modelport.flavors.transformers import save_model
 
-    save_model(path, transformers_model=source, task="llm/v1/chat", progress=False, **save_options)
+    save_model(
+        path,
+        transformers_model=source,
+        task="llm/v1/chat",
+        dtype="float32",
+        progress=False,
+        **save_options,
+    )
     return modelport.load_model(path)
 
 
@@ -83,7 +90,13 @@ def tools_package(tmp_path_factory: pytest.TempPathFactory, long_llama_folder: P
     from modelport.flavors.transformers import save_model
 
     path = tmp_path_factory.mktemp("packages") / "tiny-tools"
-    save_model(path, transformers_model=long_llama_folder, task="llm/v1/chat", progress=False)
+    save_model(
+        path,
+        transformers_model=long_llama_folder,
+        task="llm/v1/chat",
+        dtype="float32",
+        progress=False,
+    )
     return path
 
 

@@ -76,6 +76,7 @@ class CausalLM:
         *,
         model_name: str = "transformers-model",
         max_new_tokens: int | None = None,
+        dtype_reason: str = "as given",
     ) -> None:
         from modelport.engine import GenerationEngine
 
@@ -87,6 +88,7 @@ class CausalLM:
         configured = getattr(generation_config, "max_new_tokens", None)
         self.default_max_new_tokens: int = max_new_tokens or configured or DEFAULT_MAX_NEW_TOKENS
         self.load_seconds = 0.0
+        self.dtype_reason = dtype_reason  # why the weights are in their dtype (dtype="auto")
         self.engine = GenerationEngine(model, tokenizer, engine_config or EngineConfig())
         self._finalizer = weakref.finalize(self, self.engine.shutdown)
         self.grammars = Grammars(
@@ -108,8 +110,9 @@ class CausalLM:
         return dict(self.engine.stats())
 
     def engine_info(self) -> dict[str, str]:
-        """How the engine runs this model: its path and why (``/v1/models`` shows it)."""
-        return self.engine.describe()
+        """How the engine runs this model: its path and why, the weights' dtype and why
+        (``/v1/models`` shows it)."""
+        return {**self.engine.describe(), "dtype_reason": self.dtype_reason}
 
     # --- params -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ engine, with the load options (``device``, ``dtype``, ``batching``, ``engine_con
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,16 @@ from modelport.errors import PackageError
 from modelport.flavors import LoadOptions
 from modelport.flavors.transformers.config import (
     DEVICES,
-    DTYPES,
     TransformersConfig,
     TransformersLoadOptions,
 )
+from modelport.flavors.transformers.dtypes import DtypeChoice, choose_dtype
 from modelport.flavors.transformers.save import save_model
 from modelport.model import Context, PythonModel
 from modelport.package.manifest import Manifest
 from modelport.package.uri import resolve_model_uri
+
+logger = logging.getLogger(__name__)
 
 
 def model_folder(path: Path, config: TransformersConfig) -> Path:
@@ -60,16 +63,6 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
-def _dtype(name: str | None) -> Any:
-    import torch
-
-    if name is None:
-        return None
-    if name not in DTYPES:
-        raise PackageError(f"dtype {name!r} is not supported; accepted: {', '.join(DTYPES)}")
-    return "auto" if name == "auto" else getattr(torch, name)
-
-
 def _read_package(model_uri: str | Path) -> tuple[Path, Manifest, TransformersConfig]:
     path = resolve_model_uri(model_uri)
     manifest = Manifest.read(path)
@@ -83,22 +76,22 @@ def _read_package(model_uri: str | Path) -> tuple[Path, Manifest, TransformersCo
 
 def load_hf(
     folder: Path, *, dtype: str | None = None, device: str | None = "cpu"
-) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` from a Hugging Face folder, in eval mode on ``device``."""
+) -> tuple[Any, Any, DtypeChoice]:
+    """``(model, tokenizer, dtype)`` from a Hugging Face folder, in eval mode on ``device``, in
+    ``dtype`` (None or ``auto``: the machine's fastest, :mod:`.dtypes`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    kwargs: dict[str, Any] = {}
-    if dtype is not None:
-        kwargs["dtype"] = _dtype(dtype)
-    target = resolve_device(device)  # a bad device fails before the weights are read
+    target = resolve_device(device)  # a bad device or dtype fails before the weights are read
+    choice = choose_dtype(dtype, target)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        model: Any = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+        model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=choice.torch_dtype)
     except (OSError, ValueError) as exc:
         raise PackageError(f"cannot load the model in '{folder}': {exc}") from None
     model.to(target)
     model.eval()
-    return model, tokenizer
+    logger.info("loaded %s in %s (%s)", folder.name, choice.name, choice.reason)
+    return model, tokenizer, choice
 
 
 def load_model(
@@ -109,9 +102,10 @@ def load_model(
     For the chat (or completions) model, use ``modelport.load_model``.
     """
     path, _, config = _read_package(model_uri)
-    return load_hf(
+    model, tokenizer, _ = load_hf(
         model_folder(path, config), dtype=dtype or config.dtype, device=device or config.device
     )
+    return model, tokenizer
 
 
 def _model_config(path: Path, config: TransformersConfig) -> dict[str, Any]:
@@ -137,7 +131,7 @@ def build_task_model(
     model_config = _model_config(path, config)
     max_new_tokens = TransformersConfig.check_max_new_tokens(model_config)
     started = time.perf_counter()
-    model, tokenizer = load_hf(
+    model, tokenizer, dtype = load_hf(
         model_folder(path, config),
         dtype=options.dtype or config.dtype,
         device=options.device or config.device,
@@ -148,6 +142,7 @@ def build_task_model(
         options.engine(config.engine_config),
         model_name=config.model_name,
         max_new_tokens=max_new_tokens,
+        dtype_reason=dtype.reason,
     )
     lm.load_seconds = time.perf_counter() - started
     task_model: PythonModel
@@ -182,6 +177,15 @@ def _engine_path(folder: Path, config: TransformersConfig) -> str:
     return f"{path} ({reason})"
 
 
+def _dtype_here(config: TransformersConfig) -> str:
+    """The dtype the package loads in on this machine, and why (the saved one, or auto's)."""
+    try:
+        choice = choose_dtype(config.dtype, resolve_device(config.device))
+    except PackageError as exc:
+        return f"unknown: {exc.message}"
+    return f"{choice.name} ({choice.reason})"
+
+
 class TransformersFlavor:
     """The flavor contract (:mod:`modelport.flavors`) for Hugging Face causal LMs."""
 
@@ -206,6 +210,7 @@ class TransformersFlavor:
         config = TransformersConfig.from_dict(manifest.flavor_config)
         rows = [("transformers model", config.model_name or "-")]
         rows.append(("engine path", _engine_path(model_folder(path, config), config)))
+        rows.append(("dtype", _dtype_here(config)))
         if config.task != "llm/v1/chat":
             return rows
         chosen = _model_config(path, config).get("tool_call_format")

@@ -225,7 +225,8 @@ def save_model(
     ``task``: ``llm/v1/chat`` (default), ``llm/v1/completions`` or ``text-generation``.
     ``save_pretrained=False`` stores only a reference to the model's existing local folder instead
     of copying its weights (the folder must stay where it is).
-    ``dtype`` (``float32``, ``bfloat16``, ``float16``, ``auto``; default: as saved) and
+    ``dtype`` (``float32``, ``bfloat16``, ``float16``; default ``auto``: bfloat16 on a machine
+    with native bf16, float32 elsewhere, decided where the package is loaded) and
     ``device`` (``cpu``, the default; ``cuda``; ``auto``: CUDA when present, else CPU) apply
     when the package is loaded.
     ``engine_config`` (an ``EngineConfig`` or dict) sets the generation engine, e.g.
