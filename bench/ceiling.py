@@ -1,10 +1,13 @@
-"""In-process reference figures on the same model: plain ``model.generate``.
+"""In-process reference figures on the same model, in the dtype the server loads it in.
 
 * batch 1: ``generate`` on one prompt at a time (the single-user reference, and its decode
   speed with the prefill taken out);
 * batch c: one ``generate`` call over c prompts, left-padded — the static-batch ceiling that a
   server batching c concurrent clients is compared with. Tokens after a row's EOS are padding and
   are not counted (a server stops those rows too).
+* the forward ceiling (:func:`forward_loop`): c rows decoded by the model's own forward pass
+  with a KV cache and an argmax, nothing else — no scheduling, sampling or text. ``rows / median
+  step time`` is the most a server can stream at c clients once every row is decoding.
 """
 
 from __future__ import annotations
@@ -15,14 +18,18 @@ from typing import Any
 from bench.prompts import messages
 
 
-def load_demo() -> tuple[Any, Any]:
-    """The demo model as a plain transformers model and tokenizer (fp32, eval mode)."""
+def load_demo(dtype: str | None = None) -> tuple[Any, Any]:
+    """The demo model as a plain transformers model and tokenizer (eval mode), in ``dtype``
+    (None: what ``dtype="auto"`` picks on this machine, as the server does)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from modelport.demo import demo_hf_folder
+    from modelport.flavors.transformers.dtypes import choose_dtype
 
     folder = demo_hf_folder()
-    model = AutoModelForCausalLM.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(
+        folder, dtype=choose_dtype(dtype, "cpu").torch_dtype
+    )
     model.eval()
     return model, AutoTokenizer.from_pretrained(folder)
 
@@ -113,7 +120,76 @@ def single_stream(
     }
 
 
-def ceiling(levels: list[int], max_new_tokens: int) -> list[dict[str, Any]]:
+def forward_loop(model: Any, tokenizer: Any, rows: int, steps: int) -> dict[str, Any]:
+    """``rows`` prompts prefilled together, then ``steps`` decode steps of the bare forward pass
+    (KV cache, argmax, no EOS): the median step time and ``rows / step`` tok/s."""
+    import statistics
+
+    import torch
+    from transformers import DynamicCache
+
+    prompts = [_prompt_ids(tokenizer, i) for i in range(rows)]
+    width = max(len(p) for p in prompts)
+    input_ids = torch.tensor([[0] * (width - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    times = []
+    with torch.inference_mode():
+        cache = DynamicCache()
+        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                    past_key_values=cache, use_cache=True, logits_to_keep=1)  # fmt: skip
+        token = out.logits[:, -1].argmax(-1, keepdim=True)
+        position = positions[:, -1:]
+        for _ in range(steps):
+            mask = torch.cat([mask, torch.ones((rows, 1), dtype=mask.dtype)], dim=1)
+            position = position + 1
+            start = time.perf_counter()
+            out = model(input_ids=token, attention_mask=mask, position_ids=position,
+                        past_key_values=cache, use_cache=True, logits_to_keep=1)  # fmt: skip
+            token = out.logits[:, -1].argmax(-1, keepdim=True)
+            times.append(time.perf_counter() - start)
+    step = statistics.median(times)
+    return {"concurrency": rows, "step_ms": step * 1000, "output_tok_s": rows / step}
+
+
+def forward_ceiling(
+    levels: list[int], max_new_tokens: int, dtype: str | None = None
+) -> list[dict[str, Any]]:
+    """:func:`forward_loop` at each level, the best of 1 and of all torch threads (as
+    :func:`ceiling`), run on a thread of its own as the engine runs its steps."""
+    import os
+    import threading
+
+    import torch
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        thread_counts = [int(os.environ["OMP_NUM_THREADS"])]
+    else:
+        thread_counts = sorted({1, os.cpu_count() or 1})
+    results: list[dict[str, Any]] = []
+
+    def run() -> None:
+        model, tokenizer = load_demo(dtype)
+        for level in levels:
+            tries = {}
+            for threads in thread_counts:
+                torch.set_num_threads(threads)
+                forward_loop(model, tokenizer, 2, 4)  # warm-up
+                tries[threads] = forward_loop(model, tokenizer, level, max_new_tokens)
+            best = max(tries.values(), key=lambda row: row["output_tok_s"])
+            best["tok_s_by_threads"] = {str(t): row["output_tok_s"] for t, row in tries.items()}
+            best["dtype"] = str(model.dtype).removeprefix("torch.")
+            results.append(best)
+
+    worker = threading.Thread(target=run, name="forward-ceiling")
+    worker.start()
+    worker.join()
+    return results
+
+
+def ceiling(
+    levels: list[int], max_new_tokens: int, dtype: str | None = None
+) -> list[dict[str, Any]]:
     """The reference figure at each concurrency level: the best of 1 and of all torch threads
     (OMP_NUM_THREADS, when set, fixes the count instead)."""
     import os
@@ -124,7 +200,7 @@ def ceiling(levels: list[int], max_new_tokens: int) -> list[dict[str, Any]]:
         thread_counts = [int(os.environ["OMP_NUM_THREADS"])]
     else:
         thread_counts = sorted({1, os.cpu_count() or 1})
-    model, tokenizer = load_demo()
+    model, tokenizer = load_demo(dtype)
     results = []
     for level in levels:
         tries = {}

@@ -1,8 +1,10 @@
 """The serving benchmark in one go (``scripts/bench``).
 
 On the demo model, at each concurrency level (1, 4, 16, 32 by default; max_tokens 64,
-temperature 0, streaming): the server with batching off, the server with batching on, and the
-static-batch ``generate`` ceiling in process. Prints the table, the ratios and the issue's targets;
+temperature 0, streaming): the server with batching off, the server with batching on, and in
+process the static-batch ``generate`` ceiling and the bare forward-pass ceiling, all in the dtype
+``dtype="auto"`` picks on this machine (``--dtype`` sets another). Prints the CPU and its bf16
+features, the table, the ratios and the targets;
 writes ``results.json`` and ``results.png`` to the output folder. ``--soak SECONDS`` instead runs
 the batching server at 32 clients for that long and reports its RSS at the start and the end.
 """
@@ -26,6 +28,7 @@ from bench.plot import plot
 from bench.server import ServerProcess, load_average
 
 OFF, ON, CEILING = "batching off", "batching on", "static-batch generate"
+FORWARD = "forward ceiling"
 # Requests per level, chosen so that one full run stays around ten minutes on 2 cores: the
 # batching-off server's throughput does not depend on concurrency, so fewer requests suffice.
 # The batching server gets 6 (16 clients) and 4 (32 clients) per client, so that the start (all
@@ -82,9 +85,11 @@ def _by_level(levels: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {level["concurrency"]: level for level in levels}
 
 
-def targets(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def targets(
+    runs: dict[str, list[dict[str, Any]]], *, native_bf16: bool = False
+) -> list[dict[str, Any]]:
     """The issue's targets, each with its measured value and met / not met."""
-    off, on, top = (_by_level(runs.get(k, [])) for k in (OFF, ON, CEILING))
+    off, on, top, bare = (_by_level(runs.get(k, [])) for k in (OFF, ON, CEILING, FORWARD))
     checks: list[dict[str, Any]] = []
 
     def check(name: str, value: float | None, goal: str, ok: bool | None) -> None:
@@ -104,10 +109,26 @@ def targets(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         ">= 0.9",
         vs_top is not None and vs_top >= 0.9,
     )
+    vs_bare = _ratio(tok(on, 16), tok(bare, 16))
+    check(
+        "16 clients: batching on / forward ceiling",
+        vs_bare,
+        ">= 0.9",
+        vs_bare is not None and vs_bare >= 0.9,
+    )
+    if native_bf16:
+        for level, goal in ((16, 250), (32, 400)):
+            value = tok(on, level)
+            check(
+                f"{level} clients, native bf16: output tok/s",
+                value,
+                f">= {goal}",
+                value is not None and value >= goal,
+            )
     scale = _ratio(tok(on, 32), tok(on, 16))
     check("batching on: 32 clients / 16 clients", scale, "> 1", scale is not None and scale > 1)
     ttft = on[1]["ttft_ms"]["p50"] if 1 in on else None
-    check("1 client: TTFT p50 (ms)", ttft, "<= 150", ttft is not None and ttft <= 150)
+    check("1 client: TTFT p50 (ms)", ttft, "<= 100", ttft is not None and ttft <= 100)
     tpot = on[1]["tpot_ms"]["p50"] if 1 in on else None
     server_decode = 1000 / tpot if tpot else None
     plain_decode = top[1].get("decode_tok_s") if 1 in top else None
@@ -134,7 +155,7 @@ def print_report(runs: dict[str, list[dict[str, Any]]], checks: list[dict[str, A
     _say(
         f"{'clients':>8} | "
         + " | ".join(f"{label:>22}" for label in runs)
-        + " | on/off | on/static"
+        + " | on/off | on/static | on/forward"
     )
     for c in levels:
         cells = []
@@ -147,9 +168,12 @@ def print_report(runs: dict[str, list[dict[str, Any]]], checks: list[dict[str, A
         on_top = _ratio(
             *(_by_level(runs.get(k, [])).get(c, {}).get("output_tok_s") for k in (ON, CEILING))
         )
+        on_bare = _ratio(
+            *(_by_level(runs.get(k, [])).get(c, {}).get("output_tok_s") for k in (ON, FORWARD))
+        )
         _say(
             f"{c:>8} | " + " | ".join(cells)
-            + f" | {on_off or 0:>6.2f} | {on_top or 0:>9.2f}"
+            + f" | {on_off or 0:>6.2f} | {on_top or 0:>9.2f} | {on_bare or 0:>10.2f}"
         )  # fmt: skip
     _say("\ntargets")
     for item in checks:
@@ -162,7 +186,7 @@ def print_report(runs: dict[str, list[dict[str, Any]]], checks: list[dict[str, A
 def soak(uri: str, args: argparse.Namespace) -> dict[str, Any]:
     """32 clients against the batching server for ``args.soak`` seconds; RSS over time."""
     samples: list[tuple[float, int]] = []
-    with ServerProcess(uri, log=args.out / "server-soak.log") as server:
+    with ServerProcess(uri, flags=args.server_flags, log=args.out / "server-soak.log") as server:
         server.wait_ready()
         asyncio.run(
             run_load(
@@ -209,6 +233,16 @@ def soak(uri: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("-c", "--concurrency", type=int, nargs="+", default=[1, 4, 16, 32])
@@ -216,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder")
     parser.add_argument("--model", default=None, help="model URI (default: the demo model)")
     parser.add_argument("--quick", action="store_true", help="half the requests per level")
-    parser.add_argument("--only", choices=["off", "on", "ceiling"], nargs="+", default=None)
+    parser.add_argument(
+        "--only", choices=["off", "on", "ceiling", "forward"], nargs="+", default=None
+    )
+    parser.add_argument(
+        "--dtype", default=None, help="the servers' and ceilings' dtype (default: auto's choice)"
+    )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads for the servers and the ceiling"
     )
@@ -234,9 +273,21 @@ def main(argv: list[str] | None = None) -> int:
         from modelport.demo import build_demo_package
 
         args.model = str(build_demo_package())
+    from modelport.flavors.transformers.dtypes import choose_dtype, cpu_bf16_features
+
+    features = cpu_bf16_features()
+    dtype = choose_dtype(args.dtype, "cpu")
+    args.server_flags = ("--dtype", dtype.name)
+    _say(
+        f"CPU: {_cpu_name()}; native bf16: {', '.join(features) or 'none'}; "
+        f"dtype {dtype.name} ({dtype.reason})"
+    )
     meta = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "cpu": _cpu_name(),
+        "cpu_bf16": features,
+        "dtype": dtype.name,
         "load_average_at_start": load_average(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
@@ -246,22 +297,33 @@ def main(argv: list[str] | None = None) -> int:
         result = {"meta": meta, "soak": soak(args.model, args)}
         (args.out / "soak.json").write_text(json.dumps(result, indent=2))
         return 0
-    only = set(args.only or ["off", "on", "ceiling"])
+    only = set(args.only or ["off", "on", "ceiling", "forward"])
     runs: dict[str, list[dict[str, Any]]] = {}
+    flags = args.server_flags
     if "off" in only:
-        runs[OFF] = serve_levels(args.model, OFF, ("--no-batching",), args.concurrency, args)
+        runs[OFF] = serve_levels(args.model, OFF, ("--no-batching", *flags), args.concurrency, args)
     if "on" in only:
-        runs[ON] = serve_levels(args.model, ON, (), args.concurrency, args)
+        runs[ON] = serve_levels(args.model, ON, flags, args.concurrency, args)
     if "ceiling" in only:
         from bench.ceiling import ceiling
 
         _say(f"[{CEILING}] in process")
-        runs[CEILING] = ceiling(args.concurrency, args.max_tokens)
+        runs[CEILING] = ceiling(args.concurrency, args.max_tokens, dtype.name)
         for row in runs[CEILING]:
             _say(
                 f"{CEILING:<14} c={row['concurrency']:<3} tok/s={row['output_tok_s']:.1f} by threads {row['tok_s_by_threads']}"
             )
-    checks = targets(runs)
+    if "forward" in only:
+        from bench.ceiling import forward_ceiling
+
+        _say(f"[{FORWARD}] in process")
+        runs[FORWARD] = forward_ceiling(args.concurrency, args.max_tokens, dtype.name)
+        for row in runs[FORWARD]:
+            _say(
+                f"{FORWARD:<14} c={row['concurrency']:<3} tok/s={row['output_tok_s']:.1f} "
+                f"step {row['step_ms']:.1f} ms by threads {row['tok_s_by_threads']}"
+            )
+    checks = targets(runs, native_bf16=bool(features) and dtype.name == "bfloat16")
     print_report(runs, checks)
     meta["load_average_at_end"] = load_average()
     results = {"meta": meta, "runs": runs, "targets": checks}

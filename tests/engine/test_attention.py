@@ -126,3 +126,49 @@ def test_models_whose_attention_packed_steps_cannot_replace_are_refused(
         use_packed_attention(torch.nn.Linear(2, 2))
     with pytest.raises(UnsupportedFeatureError, match="FalconForCausalLM's attention"):
         use_packed_attention(make_tiny_causal_lm("falcon"))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_one_query_per_head_attends_as_the_repeated_key_value_heads_do(dtype: Any) -> None:
+    import torch.nn.functional as F
+
+    from modelport.engine.attention import attend
+
+    torch.manual_seed(0)
+    rows, heads, kv_heads, columns, dim = 5, 6, 2, 9, 8
+    query = torch.randn(1, rows, heads, dim, dtype=dtype).transpose(1, 2)[0]
+    query = query.transpose(0, 1).unsqueeze(2)  # [rows, heads, 1, dim], strided as in a step
+    keys = torch.randn(rows, kv_heads, columns, dim, dtype=dtype)
+    values = torch.randn(rows, kv_heads, columns, dim, dtype=dtype)
+    mask = torch.ones((rows, 1, 1, columns), dtype=torch.bool)
+    mask[0, ..., :4] = False  # a row with padding
+    expected = F.scaled_dot_product_attention(
+        query,
+        keys.repeat_interleave(heads // kv_heads, dim=1),
+        values.repeat_interleave(heads // kv_heads, dim=1),
+        attn_mask=mask,
+    )
+    got = attend(query, keys, values, mask, scale=None)
+    assert got.shape == expected.shape == (rows, heads, 1, dim)
+    tolerance = 1e-6 if dtype == torch.float32 else 2e-2
+    torch.testing.assert_close(got, expected, atol=tolerance, rtol=tolerance)
+
+
+@pytest.mark.parametrize("keep", [None, 3])
+def test_a_column_room_holds_what_concatenating_each_column_would(keep: int | None) -> None:
+    from modelport.engine.attention import ROOM, ColumnRoom
+
+    torch.manual_seed(0)
+    keys, values = torch.randn(3, 2, 5, 4), torch.randn(3, 2, 5, 4)
+    room = ColumnRoom(keys, values)
+    assert room.holds(keys, values) and not room.holds(keys.clone(), values)
+    for step in range(ROOM + 20):  # past the room at the end: the held columns move once
+        new_keys, new_values = torch.randn(3, 2, 4), torch.randn(3, 2, 4)
+        attended_keys, attended_values = room.append(new_keys, new_values, keep)
+        keys = torch.cat([keys, new_keys.unsqueeze(2)], dim=2)
+        values = torch.cat([values, new_values.unsqueeze(2)], dim=2)
+        assert torch.equal(attended_keys, keys), step
+        assert torch.equal(attended_values, values), step
+        if keep is not None:
+            keys, values = keys[:, :, -keep:], values[:, :, -keep:]
+        assert torch.equal(room.keys, keys) and torch.equal(room.values, values), step

@@ -98,3 +98,24 @@ def test_an_untimed_prefill_step_during_a_probe_keeps_the_probed_count() -> None
     assert torch.get_num_threads() == 2
     run_steps(tuner, {1: 0.150, 2: 0.110}, steps=8)
     assert tuner.current == 2
+
+
+def test_work_on_a_passing_thread_returns_its_result_or_raises_its_error() -> None:
+    import threading
+
+    from modelport.engine.threads import on_passing_thread
+
+    seen: list[threading.Thread] = []
+
+    def work() -> int:
+        seen.append(threading.current_thread())
+        return 42
+
+    assert on_passing_thread(work) == 42
+    assert seen[0] is not threading.current_thread() and not seen[0].is_alive()
+
+    def fail() -> None:
+        raise ValueError("bad weights")
+
+    with pytest.raises(ValueError, match="bad weights"):
+        on_passing_thread(fail)

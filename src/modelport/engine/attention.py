@@ -44,6 +44,7 @@ from modelport.engine.cache import Prefix, sliding_windows
 from modelport.errors import UnsupportedFeatureError
 
 NAME = "modelport_packed"
+ROOM = 32  # columns of room a layer's batch keys and values get at the end (ColumnRoom)
 
 _local = threading.local()
 
@@ -105,6 +106,22 @@ def attend(
     head that takes part in the softmax and is dropped after it).
     """
     gqa = query.shape[1] != key.shape[1]
+    shared_mask = mask is None or (mask.shape[1] == 1 and mask.shape[2] == 1)
+    single = query.shape[2] == 1 and not causal
+    if softcap is None and sinks is None and gqa and single and shared_mask:
+        # One query per head: the heads that share a key-value head become that head's
+        # queries, so SDPA runs once per key-value head. Same result; in bf16 on CPU its
+        # kernel costs ~6x less per layer this way (1.06 -> 0.16 ms at 16 rows, demo model).
+        rows, heads, _, _ = query.shape
+        groups = heads // key.shape[1]
+        out = F.scaled_dot_product_attention(
+            query.reshape(rows, key.shape[1], groups, query.shape[-1]),
+            key,
+            value,
+            attn_mask=mask,
+            scale=scale,
+        )
+        return out.reshape(rows, heads, 1, value.shape[-1])
     if softcap is None and sinks is None:
         return F.scaled_dot_product_attention(
             query,
@@ -139,6 +156,57 @@ def attend(
     if sinks is not None:
         weights = weights[..., :-1]
     return torch.matmul(weights, value)
+
+
+class ColumnRoom:
+    """A layer's batch keys and values (``[rows, heads, columns, dim]``) with room for more
+    columns after the last, so that a step writes its column in place instead of copying the
+    whole layer into a new tensor (``torch.cat``, as ``DynamicCache.update`` does) every step.
+
+    :attr:`keys` and :attr:`values` are views of the columns the layer holds; when the room is
+    used up, the held columns move into a new buffer with room again (one copy every
+    :data:`ROOM` steps or more). A batch cache that replaces the layer's tensors (rows joining or
+    leaving) makes the next step start a new room (:meth:`holds`).
+    """
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        self._keys, self._values = self._with_room(keys), self._with_room(values)
+        self._start, self._end = 0, int(keys.shape[2])
+        self.keys, self.values = keys, values
+
+    @staticmethod
+    def _with_room(tensor: torch.Tensor) -> torch.Tensor:
+        rows, heads, columns, dim = tensor.shape
+        room = max(ROOM, columns // 4)
+        buffer = tensor.new_empty((rows, heads, columns + room, dim))
+        buffer[:, :, :columns] = tensor
+        return buffer
+
+    def holds(self, keys: torch.Tensor, values: torch.Tensor) -> bool:
+        """Whether these are still the layer's tensors this room gave out."""
+        return keys is self.keys and values is self.values
+
+    def append(
+        self, keys: torch.Tensor, values: torch.Tensor, keep: int | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write one column (``[rows, heads, dim]``); the keys and values to attend to (the held
+        columns and the new one). Afterwards the layer holds the last ``keep`` of them (None:
+        all)."""
+        if self._end == self._keys.shape[2]:
+            held = slice(self._start, self._end)
+            self._keys = self._with_room(self._keys[:, :, held])
+            self._values = self._with_room(self._values[:, :, held])
+            self._start, self._end = 0, self._end - self._start
+        self._keys[:, :, self._end] = keys
+        self._values[:, :, self._end] = values
+        self._end += 1
+        attended = slice(self._start, self._end)
+        out = self._keys[:, :, attended], self._values[:, :, attended]
+        if keep is not None and self._end - self._start > keep:  # what the window needs next
+            self._start = self._end - keep
+        self.keys = self._keys[:, :, self._start : self._end]
+        self.values = self._values[:, :, self._start : self._end]
+        return out
 
 
 def _prompt_mask(
@@ -203,9 +271,15 @@ def packed_attention(
     if rows:
         assert plan.cache is not None and plan.mask is not None
         cached = plan.cache.layers[layer]
-        # [1, heads, rows, dim] -> [rows, heads, 1, dim]: each running row's own new column
-        keys = torch.cat([cached.keys, key[0, :, :rows].transpose(0, 1).unsqueeze(2)], dim=2)
-        values = torch.cat([cached.values, value[0, :, :rows].transpose(0, 1).unsqueeze(2)], dim=2)
+        room = getattr(cached, "modelport_room", None)
+        if room is None or not room.holds(cached.keys, cached.values):
+            # rows joined or left since the last step: the batch cache's tensors are new ones
+            room = ColumnRoom(cached.keys, cached.values)
+            cached.modelport_room = room
+        # [1, heads, rows, dim] -> [rows, heads, dim]: each running row's own new column
+        keys, values = room.append(
+            key[0, :, :rows].transpose(0, 1), value[0, :, :rows].transpose(0, 1), keep
+        )
         out = attend(
             query[0, :, :rows].transpose(0, 1).unsqueeze(2),
             keys,
@@ -215,9 +289,7 @@ def packed_attention(
             softcap=softcap,
             sinks=s_aux,
         )
-        if keep is not None and keys.shape[2] > keep:  # what the window needs next step
-            keys, values = keys[:, :, -keep:], values[:, :, -keep:]
-        cached.keys, cached.values = keys, values
+        cached.keys, cached.values = room.keys, room.values
         outputs.append(out.squeeze(2).unsqueeze(0))  # [1, rows, heads, dim]
     for joiner in plan.joiners:
         span = slice(joiner.offset, joiner.offset + joiner.length)

@@ -14,10 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import statistics
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _PROBE_STEPS = 3  # steps per count in a probe; the first of each is a warm-up, not timed
 _GAIN = 0.95  # switch when the other count's median step time is below 95% of the current one's
@@ -96,3 +101,29 @@ class ThreadTuner:
             self.current = best
             self.switches += 1
         self._apply(self.current)
+
+
+def on_passing_thread(function: Callable[[], T], name: str = "modelport-load") -> T:
+    """``function()`` run on a new thread that ends with it: its result, or its exception.
+
+    OpenMP keeps a pool of worker threads for every thread that has run parallel work, for as
+    long as that thread lives. While a second pool exists (the main thread's, after it loaded
+    and converted the weights), every step on the engine's own thread runs 15-30 % slower on a
+    2-core machine (``docs/engine.md``). So torch work done outside the engine, such as loading
+    a model, runs here: the pool goes when the thread does.
+    """
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(function())
+        except BaseException as exc:  # handed to the caller below
+            error.append(exc)
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join()
+    if error:
+        raise error[0]
+    return result[0]

@@ -110,4 +110,5 @@ def test_info_shows_the_dtype_the_package_loads_in_here(
         )
         assert main(["info", "-m", str(tmp_path / str(dtype))]) == 0
         rows = [line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines()]
-        assert [row[1].strip() for row in rows if row and row[0] == "dtype"][0].startswith(shown)
+        shown_row = next(row[1].strip() for row in rows if row and row[0] == "dtype")
+        assert shown_row.startswith(shown)

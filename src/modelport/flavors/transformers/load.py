@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from modelport.engine.threads import on_passing_thread
 from modelport.errors import PackageError
 from modelport.flavors import LoadOptions
 from modelport.flavors.transformers.config import (
@@ -83,13 +84,19 @@ def load_hf(
 
     target = resolve_device(device)  # a bad device or dtype fails before the weights are read
     choice = choose_dtype(dtype, target)
+
+    def load() -> Any:
+        model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=choice.torch_dtype)
+        model.to(target)
+        model.eval()
+        return model
+
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=choice.torch_dtype)
+        # on a thread of its own, so that the OpenMP threads loading starts end with it
+        model: Any = on_passing_thread(load)
     except (OSError, ValueError) as exc:
         raise PackageError(f"cannot load the model in '{folder}': {exc}") from None
-    model.to(target)
-    model.eval()
     logger.info("loaded %s in %s (%s)", folder.name, choice.name, choice.reason)
     return model, tokenizer, choice
 
