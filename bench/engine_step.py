@@ -2,7 +2,8 @@
 
 ``python -m bench.engine_step [--rows 16] [--steps 48] [--repeats 3] [--dtype float32]``
 
-On the demo model, on one thread (as the engine runs), alternating: the bare forward loop of
+On the demo model, alternating, each on a thread of its own that ends with it (so that only one
+OpenMP pool is alive at a time, as in the server): the bare forward loop of
 :func:`bench.ceiling.forward_loop` (``rows`` rows, KV cache, argmax) and the engine with
 ``rows`` requests submitted at once (greedy, EOS ignored, ``steps`` new tokens each). For the
 engine it reports the median time of its steps in which all ``rows`` rows decode and no prompt
@@ -14,14 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.ceiling import _prompt_ids, forward_loop, load_demo
+from modelport.engine.threads import on_passing_thread
 
 
 def engine_steps(model: Any, tokenizer: Any, rows: int, steps: int) -> dict[str, float]:
@@ -81,32 +83,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results: list[dict[str, Any]] = []
 
-    def run() -> None:  # on a thread of its own, as the engine's steps run
-        import os
-
+    def fresh(function: Any) -> Any:
         import torch
 
-        torch.set_num_threads(args.threads or os.cpu_count() or 1)
-        model, tokenizer = load_demo(args.dtype)
-        forward_loop(model, tokenizer, 2, 4)  # warm-up
-        for repeat in range(args.repeats):
-            bare = forward_loop(model, tokenizer, args.rows, args.steps)["step_ms"]
-            engine = engine_steps(model, tokenizer, args.rows, args.steps)
-            row = {"repeat": repeat, "bare_forward_ms": bare, **engine}
-            row["step_over_bare"] = engine["step_ms"] / bare
-            row["forward_over_bare"] = engine["forward_ms"] / bare
-            row["dtype"] = str(model.dtype).removeprefix("torch.")
-            results.append(row)
-            print(
-                f"{row['dtype']} rows={args.rows} bare forward {bare:.1f} ms | engine step "
-                f"{engine['step_ms']:.1f} ms ({row['step_over_bare']:.2f}x), its forward "
-                f"{engine['forward_ms']:.1f} ms ({row['forward_over_bare']:.2f}x)",
-                flush=True,
-            )
+        def run() -> Any:
+            torch.set_num_threads(args.threads or os.cpu_count() or 1)
+            return function()
 
-    worker = threading.Thread(target=run, name="engine-step")
-    worker.start()
-    worker.join()
+        return on_passing_thread(run, "engine-step")
+
+    model, tokenizer = fresh(lambda: load_demo(args.dtype))
+    fresh(lambda: forward_loop(model, tokenizer, 2, 4))  # warm-up
+    for repeat in range(args.repeats):
+        bare = fresh(lambda: forward_loop(model, tokenizer, args.rows, args.steps))["step_ms"]
+        engine = fresh(lambda: engine_steps(model, tokenizer, args.rows, args.steps))
+        row = {"repeat": repeat, "bare_forward_ms": bare, **engine}
+        row["step_over_bare"] = engine["step_ms"] / bare
+        row["forward_over_bare"] = engine["forward_ms"] / bare
+        row["dtype"] = str(model.dtype).removeprefix("torch.")
+        results.append(row)
+        print(
+            f"{row['dtype']} rows={args.rows} bare forward {bare:.1f} ms | engine step "
+            f"{engine['step_ms']:.1f} ms ({row['step_over_bare']:.2f}x), its forward "
+            f"{engine['forward_ms']:.1f} ms ({row['forward_over_bare']:.2f}x)",
+            flush=True,
+        )
     ratios = [row["step_over_bare"] for row in results]
     print(f"median step / bare forward: {statistics.median(ratios):.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

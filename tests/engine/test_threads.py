@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,6 +45,33 @@ def test_keeps_the_current_count_without_a_clear_gain() -> None:
     tuner = ThreadTuner([1, 2], every=10)
     run_steps(tuner, {1: 0.100, 2: 0.095}, steps=40)
     assert (tuner.current, tuner.switches) == (1, 0)
+
+
+def test_probes_that_confirm_the_count_come_less_often_until_one_switches() -> None:
+    tuner = ThreadTuner([1, 2], every=10)
+    probes: list[int] = []
+    step = 0
+
+    def run(times: dict[int, float], steps: int) -> None:
+        nonlocal step
+        for _ in range(steps):
+            tuner.before_step(16)
+            if torch.get_num_threads() != tuner.current:
+                probes.append(step)
+            tuner.after_step(16, times[torch.get_num_threads()])
+            step += 1
+
+    run({1: 0.100, 2: 0.200}, 400)  # 1 stays the faster: each probe confirms it
+    starts = [s for i, s in enumerate(probes) if i == 0 or probes[i - 1] != s - 1]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps == sorted(gaps) and gaps[-1] >= 4 * gaps[0], gaps
+    assert tuner.every > 10
+    waited, interval = 0, tuner.every
+    while tuner.current == 1 and waited < 2000:  # now 2 is faster: the next probe switches
+        run({1: 0.300, 2: 0.100}, 1)
+        waited += 1
+    assert tuner.current == 2 and waited <= interval + 6
+    assert tuner.every == 10  # probes come often again after a switch
 
 
 def test_ignores_a_probe_during_which_the_batch_changed() -> None:

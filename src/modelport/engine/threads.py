@@ -6,7 +6,8 @@ another process (or the server's own event loop) wants a core, every OpenMP barr
 descheduled thread and two threads become 2-4x slower than one. So the engine measures: every
 ``every`` decode steps it runs a few steps with the other candidate count and a few with the
 current one, compares their median step times, and keeps the faster (switching only for a clear
-gain).
+gain). Each probe that confirms the current count doubles the interval to the next (up to
+1,536 steps); a switch brings it back to ``every``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _PROBE_STEPS = 3  # steps per count in a probe; the first of each is a warm-up, not timed
+_MOST_EVERY = 1536  # the longest interval between probes, in decode steps
 _GAIN = 0.95  # switch when the other count's median step time is below 95% of the current one's
 
 
@@ -46,7 +48,8 @@ class ThreadTuner:
     def __init__(self, counts: list[int], *, every: int = 48) -> None:
         self.counts = counts
         self.current = counts[0]
-        self.every = every
+        self.every = every  # decode steps between probes: doubles while probes confirm
+        self._first_every = every
         self.switches = 0
         self._countdown = 4  # probe early: the first requests decide the start
         self._plan: list[int] = []
@@ -86,10 +89,15 @@ class ThreadTuner:
             return
         self._countdown = self.every
         if abs(rows - self._rows_at_start) > max(1, self._rows_at_start // 4):
-            return  # the batch changed too much for a fair comparison
+            return  # the batch changed too much for a fair comparison: probe again as planned
         medians = {count: statistics.median(times) for count, times in self._times.items()}
         best = min(medians, key=lambda count: medians[count])
-        if best != self.current and medians[best] < _GAIN * medians[self.current]:
+        switch = best != self.current and medians[best] < _GAIN * medians[self.current]
+        # A probe costs its slower steps (and OpenMP resizing its team twice): while probes
+        # confirm the count, they come less and less often; a switch brings them back.
+        self.every = self._first_every if switch else min(2 * self.every, _MOST_EVERY)
+        self._countdown = self.every
+        if switch:
             logger.info(
                 "generation engine: %d torch threads from now on (step %.0f ms, against %.0f ms "
                 "with %d)",
