@@ -74,6 +74,14 @@ def test_probes_that_confirm_the_count_come_less_often_until_one_switches() -> N
     assert tuner.every == 10  # probes come often again after a switch
 
 
+def test_a_batch_of_another_size_is_probed_again_soon() -> None:
+    tuner = ThreadTuner([1, 2], every=10)
+    run_steps(tuner, {1: 0.100, 2: 0.200}, steps=600, rows=1)  # 1 thread, confirmed for 1 row
+    assert tuner.every > 80
+    run_steps(tuner, {1: 0.300, 2: 0.100}, steps=16, rows=16)  # 16 rows: 2 threads are faster
+    assert tuner.current == 2
+
+
 def test_ignores_a_probe_during_which_the_batch_changed() -> None:
     tuner = ThreadTuner([1, 2], every=100)
     times = {1: 0.150, 2: 0.050}

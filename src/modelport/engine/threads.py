@@ -7,7 +7,8 @@ descheduled thread and two threads become 2-4x slower than one. So the engine me
 ``every`` decode steps it runs a few steps with the other candidate count and a few with the
 current one, compares their median step times, and keeps the faster (switching only for a clear
 gain). Each probe that confirms the current count doubles the interval to the next (up to
-1,536 steps); a switch brings it back to ``every``.
+1,536 steps); a switch, or a batch that grew or shrank by more than a quarter since the last
+probe, brings it back to ``every``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ T = TypeVar("T")
 _PROBE_STEPS = 3  # steps per count in a probe; the first of each is a warm-up, not timed
 _MOST_EVERY = 1536  # the longest interval between probes, in decode steps
 _GAIN = 0.95  # switch when the other count's median step time is below 95% of the current one's
+
+
+def _changed(before: int, now: int) -> bool:
+    """Whether the batch went from ``before`` rows to ``now`` by more than a quarter (or 1)."""
+    return abs(now - before) > max(1, before // 4)
 
 
 def candidate_counts(configured: int | None) -> list[int]:
@@ -56,6 +62,7 @@ class ThreadTuner:
         self._times: dict[int, list[float]] = {}
         self._warm: dict[int, bool] = {}
         self._rows_at_start = 0
+        self._rows_probed = 0  # the batch size of the last completed probe
         self._applied: int | None = None
 
     def before_prefill(self) -> None:
@@ -69,6 +76,10 @@ class ThreadTuner:
 
     def before_step(self, rows: int) -> None:
         if len(self.counts) > 1 and not self._plan:
+            if _changed(self._rows_probed, rows) and self.every > self._first_every:
+                # what the last probes confirmed was for another batch size: probe again soon
+                self.every = self._first_every
+                self._countdown = min(self._countdown, self.every)
             self._countdown -= 1
             if self._countdown <= 0:
                 other = next(c for c in self.counts if c != self.current)
@@ -88,8 +99,9 @@ class ThreadTuner:
         if self._plan:
             return
         self._countdown = self.every
-        if abs(rows - self._rows_at_start) > max(1, self._rows_at_start // 4):
+        if _changed(self._rows_at_start, rows):
             return  # the batch changed too much for a fair comparison: probe again as planned
+        self._rows_probed = rows
         medians = {count: statistics.median(times) for count, times in self._times.items()}
         best = min(medians, key=lambda count: medians[count])
         switch = best != self.current and medians[best] < _GAIN * medians[self.current]
