@@ -139,3 +139,26 @@ def test_prefix_store_forgets_the_least_recently_used() -> None:
     assert len(store) == 2
     assert store.lookup([1, 5]) is None
     assert store.lookup([3, 5]) is not None
+
+
+def test_rows_joining_or_leaving_free_the_rooms_of_the_tensors_they_replace(
+    tiny_model: Any,
+) -> None:
+    import weakref
+
+    from modelport.engine.attention import ColumnRoom
+    from modelport.engine.cache import ROOM_ATTRIBUTE
+
+    batch = filled_cache(tiny_model.config, torch.tensor([[0, 1, 1], [1, 1, 1]]))
+    other = filled_cache(tiny_model.config, torch.tensor([[1, 1]]))
+    for change in (lambda: batch.select([1]), lambda: batch.extend(other)):
+        rooms = []
+        for layer in batch.cache.layers:  # as a packed step leaves each layer
+            room = ColumnRoom(layer.keys, layer.values)
+            setattr(layer, ROOM_ATTRIBUTE, room)
+            layer.keys, layer.values = room.keys, room.values
+            rooms.append(weakref.ref(room))
+            del room
+        change()
+        assert all(not hasattr(layer, ROOM_ATTRIBUTE) for layer in batch.cache.layers)
+        assert all(ref() is None for ref in rooms)  # their buffers are gone with them

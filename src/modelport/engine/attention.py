@@ -40,7 +40,7 @@ from transformers import AttentionInterface, DynamicCache
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-from modelport.engine.cache import Prefix, sliding_windows
+from modelport.engine.cache import ROOM_ATTRIBUTE, Prefix, sliding_windows
 from modelport.errors import UnsupportedFeatureError
 
 NAME = "modelport_packed"
@@ -106,7 +106,7 @@ def attend(
     head that takes part in the softmax and is dropped after it).
     """
     gqa = query.shape[1] != key.shape[1]
-    shared_mask = mask is None or (mask.shape[1] == 1 and mask.shape[2] == 1)
+    shared_mask = mask is None or (mask.dim() == 4 and mask.shape[1] == 1 and mask.shape[2] == 1)
     single = query.shape[2] == 1 and not causal
     if softcap is None and sinks is None and gqa and single and shared_mask:
         # One query per head: the heads that share a key-value head become that head's
@@ -271,11 +271,11 @@ def packed_attention(
     if rows:
         assert plan.cache is not None and plan.mask is not None
         cached = plan.cache.layers[layer]
-        room = getattr(cached, "modelport_room", None)
+        room = getattr(cached, ROOM_ATTRIBUTE, None)
         if room is None or not room.holds(cached.keys, cached.values):
             # rows joined or left since the last step: the batch cache's tensors are new ones
             room = ColumnRoom(cached.keys, cached.values)
-            cached.modelport_room = room
+            setattr(cached, ROOM_ATTRIBUTE, room)
         # [1, heads, rows, dim] -> [rows, heads, dim]: each running row's own new column
         keys, values = room.append(
             key[0, :, :rows].transpose(0, 1), value[0, :, :rows].transpose(0, 1), keep

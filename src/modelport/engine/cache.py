@@ -114,10 +114,17 @@ def _layers(cache: DynamicCache) -> list[Any]:
     return list(cache.layers)
 
 
+# The attribute in which a packed step keeps a layer's ColumnRoom (``attention.py``): the layer's
+# tensors with room for the next columns.
+ROOM_ATTRIBUTE = "modelport_room"
+
+
 def _set(layer: Any, keys: torch.Tensor, values: torch.Tensor) -> None:
     layer.keys, layer.values = keys, values
     layer.dtype, layer.device = keys.dtype, keys.device
     layer.is_initialized = True
+    # the room held the tensors these replace: free it now, not at the next step's rebuild
+    layer.__dict__.pop(ROOM_ATTRIBUTE, None)
 
 
 def _last(tensor: torch.Tensor, columns: int) -> torch.Tensor:
@@ -278,8 +285,11 @@ class BatchCache:
         columns = max((self.spans[i] for i in keep), default=0)
         for layer in _layers(self.cache):
             if layer.is_initialized and layer.keys.numel():
-                layer.keys = _last(layer.keys.index_select(0, index), columns)
-                layer.values = _last(layer.values.index_select(0, index), columns)
+                _set(
+                    layer,
+                    _last(layer.keys.index_select(0, index), columns),
+                    _last(layer.values.index_select(0, index), columns),
+                )
         self.attention_mask = self.attention_mask.index_select(0, index)[
             :, max(self.columns - columns, 0) :
         ]

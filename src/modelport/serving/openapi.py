@@ -70,7 +70,7 @@ _SERVICE_SCHEMAS: dict[str, Schema] = {
         "type": "object",
         "description": "A served model: OpenAI's model object, plus its task and flavor, and "
         "how its engine runs it (a transformers model's engine path, 'packed', 'padded' or "
-        "'serial', and why; the weights' dtype, and why when dtype='auto' chose it).",
+        "'serial', and why; the weights' dtype, and why: 'as asked', or what dtype='auto' saw).",
         "required": ["id", "object", "created", "owned_by", "task", "flavor"],
         "properties": {
             "id": {"type": "string"},

@@ -8,8 +8,8 @@ machine that loads the package, not what the checkpoint was saved in:
 - **float32** on any other CPU: without native bf16 every bf16 product is converted in software,
   and the model runs about twice as slowly as in float32 (measured on an AVX2-only EPYC).
 
-The decision reads the CPU's flags (through torch's own feature checks, with ``/proc/cpuinfo``
-as a fallback), so it costs nothing at load time; it is logged, and shown by ``/v1/models`` and
+The decision reads the CPU's flags (``/proc/cpuinfo``, or torch's own feature checks where
+there is no such file), so it costs nothing at load time; it is logged, and shown by ``/v1/models`` and
 ``modelport info``. bf16 keeps 8 bits of mantissa: greedy answers may differ from float32 ones
 after a few tokens.
 """
@@ -42,27 +42,31 @@ class DtypeChoice:
 
 
 def cpu_bf16_features() -> list[str]:
-    """The CPU's native bf16 instruction sets (``AMX``, ``AVX512-BF16``); empty: none."""
+    """The CPU's native bf16 instruction sets (``AMX``, ``AVX512-BF16``); empty: none.
+
+    Read from ``/proc/cpuinfo``'s flags (``amx_bf16``, ``avx512_bf16``); where there is no such
+    file, from torch's own feature checks.
+    """
+    flags = _proc_cpu_flags()
+    if flags:
+        return [name for name, flag in _FLAGS.items() if flag in flags]
     import torch
 
-    checks = {
-        "AMX": getattr(torch.cpu, "_is_amx_tile_supported", None),
-        "AVX512-BF16": getattr(torch.cpu, "_is_avx512_bf16_supported", None),
-    }
-    flags = _proc_cpu_flags()
     found: list[str] = []
-    for name, check in checks.items():
-        if check is not None:
-            try:
-                if check():
-                    found.append(name)
-                continue
-            except Exception:  # torch built without cpuinfo: read the flags instead
-                pass
-        wanted = {"AMX": "amx_bf16", "AVX512-BF16": "avx512_bf16"}[name]
-        if wanted in flags:
-            found.append(name)
+    for name, check_name in (
+        ("AMX", "_is_amx_tile_supported"),
+        ("AVX512-BF16", "_is_avx512_bf16_supported"),
+    ):
+        check = getattr(torch.cpu, check_name, None)
+        try:
+            if check is not None and check():
+                found.append(name)
+        except Exception:  # a torch built without cpuinfo: no native bf16 known
+            continue
     return found
+
+
+_FLAGS = {"AMX": "amx_bf16", "AVX512-BF16": "avx512_bf16"}
 
 
 def _proc_cpu_flags() -> set[str]:
@@ -86,9 +90,10 @@ def choose_dtype(requested: str | None, device: str) -> DtypeChoice:
     if device == "cuda":
         import torch
 
-        if torch.cuda.is_bf16_supported():
+        if torch.cuda.is_bf16_supported(including_emulation=False):
             return DtypeChoice("bfloat16", "auto: the GPU has bf16")
-        return DtypeChoice("float16", "auto: the GPU has no bf16")
+        # as vLLM does on GPUs before Ampere: float16 (bf16 is only emulated there)
+        return DtypeChoice("float16", "auto: the GPU has no native bf16")
     features = cpu_bf16_features()
     if features:
         return DtypeChoice("bfloat16", f"auto: the CPU has native bf16 ({', '.join(features)})")
