@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bench.prompts import messages
@@ -152,38 +154,45 @@ def forward_loop(model: Any, tokenizer: Any, rows: int, steps: int) -> dict[str,
     return {"concurrency": rows, "step_ms": step * 1000, "output_tok_s": rows / step}
 
 
+def _thread_counts() -> list[int]:
+    """The torch thread counts a ceiling tries: 1 and all cores (OMP_NUM_THREADS fixes one)."""
+    import os
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        return [int(os.environ["OMP_NUM_THREADS"])]
+    return sorted({1, os.cpu_count() or 1})
+
+
+def _best_by_threads(measure: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], list[Any]]:
+    """``measure()`` under each of :func:`_thread_counts`: the fastest row (with
+    ``tok_s_by_threads``), and every row."""
+    import torch
+
+    tries = {}
+    for threads in _thread_counts():
+        torch.set_num_threads(threads)
+        tries[threads] = measure()
+    best = max(tries.values(), key=lambda row: row["output_tok_s"])
+    best["tok_s_by_threads"] = {str(t): row["output_tok_s"] for t, row in tries.items()}
+    return best, list(tries.values())
+
+
 def forward_ceiling(
     levels: list[int], max_new_tokens: int, dtype: str | None = None
 ) -> list[dict[str, Any]]:
     """:func:`forward_loop` at each level, the best of 1 and of all torch threads (as
-    :func:`ceiling`), run on a thread of its own as the engine runs its steps."""
-    import os
-    import threading
+    :func:`ceiling`)."""
+    model, tokenizer = load_demo(dtype)
 
-    import torch
+    def measure(level: int) -> dict[str, Any]:
+        forward_loop(model, tokenizer, 2, 4)  # warm-up
+        return forward_loop(model, tokenizer, level, max_new_tokens)
 
-    if os.environ.get("OMP_NUM_THREADS"):
-        thread_counts = [int(os.environ["OMP_NUM_THREADS"])]
-    else:
-        thread_counts = sorted({1, os.cpu_count() or 1})
-    results: list[dict[str, Any]] = []
-
-    def run() -> None:
-        model, tokenizer = load_demo(dtype)
-        for level in levels:
-            tries = {}
-            for threads in thread_counts:
-                torch.set_num_threads(threads)
-                forward_loop(model, tokenizer, 2, 4)  # warm-up
-                tries[threads] = forward_loop(model, tokenizer, level, max_new_tokens)
-            best = max(tries.values(), key=lambda row: row["output_tok_s"])
-            best["tok_s_by_threads"] = {str(t): row["output_tok_s"] for t, row in tries.items()}
-            best["dtype"] = str(model.dtype).removeprefix("torch.")
-            results.append(best)
-
-    worker = threading.Thread(target=run, name="forward-ceiling")
-    worker.start()
-    worker.join()
+    results = []
+    for level in levels:
+        best, _ = _best_by_threads(partial(measure, level))
+        best["dtype"] = str(model.dtype).removeprefix("torch.")
+        results.append(best)
     return results
 
 
@@ -192,28 +201,18 @@ def ceiling(
 ) -> list[dict[str, Any]]:
     """The reference figure at each concurrency level: the best of 1 and of all torch threads
     (OMP_NUM_THREADS, when set, fixes the count instead)."""
-    import os
-
-    import torch
-
-    if os.environ.get("OMP_NUM_THREADS"):
-        thread_counts = [int(os.environ["OMP_NUM_THREADS"])]
-    else:
-        thread_counts = sorted({1, os.cpu_count() or 1})
     model, tokenizer = load_demo(dtype)
+
+    def measure(level: int) -> dict[str, Any]:
+        static_batch(model, tokenizer, 2, 4)  # warm-up
+        if level == 1:
+            return single_stream(model, tokenizer, max_new_tokens)
+        return static_batch(model, tokenizer, level, max_new_tokens)
+
     results = []
     for level in levels:
-        tries = {}
-        for threads in thread_counts:
-            torch.set_num_threads(threads)
-            static_batch(model, tokenizer, 2, 4)  # warm-up
-            if level == 1:
-                tries[threads] = single_stream(model, tokenizer, max_new_tokens)
-            else:
-                tries[threads] = static_batch(model, tokenizer, level, max_new_tokens)
-        best = max(tries.values(), key=lambda row: row["output_tok_s"])
-        best["tok_s_by_threads"] = {str(t): row["output_tok_s"] for t, row in tries.items()}
+        best, tries = _best_by_threads(partial(measure, level))
         if level == 1:
-            best["decode_tok_s"] = max(row["decode_tok_s"] or 0 for row in tries.values())
+            best["decode_tok_s"] = max(row["decode_tok_s"] or 0 for row in tries)
         results.append(best)
     return results

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,27 @@ def soak(uri: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _in_process(
+    label: str, measure: Any, args: argparse.Namespace, dtype: str
+) -> list[dict[str, Any]]:
+    """One of the in-process ceilings at every level, each level's figure printed. It runs on
+    a thread that ends with it, so that its OpenMP pool does not slow the next one
+    (docs/engine.md, "One OpenMP pool")."""
+    from modelport.engine.threads import on_passing_thread
+
+    _say(f"[{label}] in process")
+    rows: list[dict[str, Any]] = on_passing_thread(
+        partial(measure, args.concurrency, args.max_tokens, dtype), label
+    )
+    for row in rows:
+        step = f" step {row['step_ms']:.1f} ms" if "step_ms" in row else ""
+        _say(
+            f"{label:<14} c={row['concurrency']:<3} tok/s={row['output_tok_s']:.1f}{step} "
+            f"by threads {row['tok_s_by_threads']}"
+        )
+    return rows
+
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -307,22 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     if "ceiling" in only:
         from bench.ceiling import ceiling
 
-        _say(f"[{CEILING}] in process")
-        runs[CEILING] = ceiling(args.concurrency, args.max_tokens, dtype.name)
-        for row in runs[CEILING]:
-            _say(
-                f"{CEILING:<14} c={row['concurrency']:<3} tok/s={row['output_tok_s']:.1f} by threads {row['tok_s_by_threads']}"
-            )
+        runs[CEILING] = _in_process(CEILING, ceiling, args, dtype.name)
     if "forward" in only:
         from bench.ceiling import forward_ceiling
 
-        _say(f"[{FORWARD}] in process")
-        runs[FORWARD] = forward_ceiling(args.concurrency, args.max_tokens, dtype.name)
-        for row in runs[FORWARD]:
-            _say(
-                f"{FORWARD:<14} c={row['concurrency']:<3} tok/s={row['output_tok_s']:.1f} "
-                f"step {row['step_ms']:.1f} ms by threads {row['tok_s_by_threads']}"
-            )
+        runs[FORWARD] = _in_process(FORWARD, forward_ceiling, args, dtype.name)
     checks = targets(runs, native_bf16=bool(features) and dtype.name == "bfloat16")
     print_report(runs, checks)
     meta["load_average_at_end"] = load_average()

@@ -117,7 +117,7 @@ class GenerationEngine:
             type(model).__name__,
             self.runner.path,
             self.runner.reason,
-            str(self.runner.dtype).removeprefix("torch."),
+            self.runner.dtype,
         )
         self._layout: KVLayout | None = None  # measured by the first forward pass
 
@@ -159,7 +159,7 @@ class GenerationEngine:
         return {
             "path": self.runner.path,
             "reason": self.runner.reason,
-            "dtype": str(self.runner.dtype).removeprefix("torch."),
+            "dtype": self.runner.dtype,
         }
 
     # -- public API ----------------------------------------------------------------------------

@@ -60,7 +60,7 @@ class Runner:
         self.reason = reason  # why this path (logged at start-up, shown by /v1/models)
         first = next(model.parameters())
         self.device = first.device
-        self.dtype = first.dtype
+        self.dtype = str(first.dtype).removeprefix("torch.")  # "float32", "bfloat16"…
 
     def forward(self, plan: StepPlan, tokens: list[int], positions: list[int]) -> torch.Tensor:
         """The logits of each running row, then of each joiner's last token: ``[rows +

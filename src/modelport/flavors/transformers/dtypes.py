@@ -16,15 +16,13 @@ after a few tokens.
 
 from __future__ import annotations
 
-import logging
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from modelport.errors import PackageError
 from modelport.flavors.transformers.config import DTYPES
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,13 @@ class DtypeChoice:
         return getattr(torch, self.name)
 
 
+# each native bf16 instruction set: its flag in /proc/cpuinfo, and torch's check of it
+_FEATURES = {
+    "AMX": ("amx_bf16", "_is_amx_tile_supported"),
+    "AVX512-BF16": ("avx512_bf16", "_is_avx512_bf16_supported"),
+}
+
+
 def cpu_bf16_features() -> list[str]:
     """The CPU's native bf16 instruction sets (``AMX``, ``AVX512-BF16``); empty: none.
 
@@ -49,14 +54,11 @@ def cpu_bf16_features() -> list[str]:
     """
     flags = _proc_cpu_flags()
     if flags:
-        return [name for name, flag in _FLAGS.items() if flag in flags]
+        return [name for name, (flag, _) in _FEATURES.items() if flag in flags]
     import torch
 
     found: list[str] = []
-    for name, check_name in (
-        ("AMX", "_is_amx_tile_supported"),
-        ("AVX512-BF16", "_is_avx512_bf16_supported"),
-    ):
+    for name, (_, check_name) in _FEATURES.items():
         check = getattr(torch.cpu, check_name, None)
         try:
             if check is not None and check():
@@ -66,18 +68,16 @@ def cpu_bf16_features() -> list[str]:
     return found
 
 
-_FLAGS = {"AMX": "amx_bf16", "AVX512-BF16": "avx512_bf16"}
-
-
-def _proc_cpu_flags() -> set[str]:
+@functools.cache  # the CPU does not change while the process runs
+def _proc_cpu_flags() -> frozenset[str]:
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return set()
+        return frozenset()
     for line in text.splitlines():
         if line.startswith("flags"):
-            return set(line.partition(":")[2].split())
-    return set()
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
 
 
 def choose_dtype(requested: str | None, device: str) -> DtypeChoice:
