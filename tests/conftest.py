@@ -457,3 +457,79 @@ def save_in_another_process(tmp_path: Path) -> Iterator[Callable[[str], SaveInAn
     yield start
     for child in started:
         child.kill()
+
+
+# --- object storage: a real S3 API server (moto's) on 127.0.0.1 --------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``http://127.0.0.1:PORT``: moto's S3 server, started once for the session and stopped."""
+    import urllib.request
+
+    pytest.importorskip("moto.server", reason="moto[server] is not installed (scripts/install)")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"moto's S3 server did not start: {log.read_text()}"
+                    ) from None
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+S3_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "modelport-test",
+    "AWS_SECRET_ACCESS_KEY": "modelport-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture
+def s3_root(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``s3://<new bucket>/root``: a bucket of its own on the test server, reached the standard
+    way (AWS_* variables, AWS_ENDPOINT_URL), with a cache of the test's own; emptied after."""
+    import uuid
+
+    from modelport.storage import objects
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    for name, value in S3_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("MODELPORT_CACHE_DIR", str(tmp_path / "cache"))
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    fs = objects.filesystem()
+    fs.mkdir(bucket)
+    yield f"s3://{bucket}/root"
+    fs.rm(bucket, recursive=True)

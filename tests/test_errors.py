@@ -22,6 +22,7 @@ from modelport.errors import (
     RequestTimeoutError,
     SchemaEnforcementError,
     ServiceUnavailableError,
+    StorageError,
     UnsupportedFeatureError,
 )
 from modelport.types import ErrorResponse
@@ -40,6 +41,7 @@ EXPECTED = [
     (BodyTimeoutError, 408, "invalid_request_error", "body_timeout"),
     (QueueFullError, 429, "rate_limit_error", "rate_limit_exceeded"),
     (ModelExecutionError, 500, "server_error", "model_error"),
+    (StorageError, 502, "server_error", "storage_error"),
     (ServiceUnavailableError, 503, "service_unavailable", "service_unavailable"),
     (RequestTimeoutError, 504, "timeout", "timeout"),
 ]

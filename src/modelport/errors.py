@@ -21,6 +21,8 @@ builds an error body by hand: it raises, and one handler converts.
     ├── PayloadTooLargeError            413 invalid_request_error
     ├── QueueFullError                  429 rate_limit_error        (carries retry_after)
     ├── ModelExecutionError             500 server_error            (the model's own code raised)
+    ├── StorageError                    502 server_error            (object storage refused or
+    │                                                                could not be reached)
     ├── ServiceUnavailableError         503 service_unavailable     (not ready / shutting down)
     └── RequestTimeoutError             504 timeout
 
@@ -155,6 +157,15 @@ class ServiceUnavailableError(ModelportError):
     default_code = "service_unavailable"
 
 
+class StorageError(ModelportError):
+    """Object storage refused a request or could not be reached (credentials, permissions,
+    endpoint, network)."""
+
+    status_code = 502
+    error_type = "server_error"
+    default_code = "storage_error"
+
+
 class RequestTimeoutError(ModelportError):
     """The request ran past its time limit and was cancelled."""
 
@@ -178,5 +189,6 @@ __all__ = [
     "RequestTimeoutError",
     "SchemaEnforcementError",
     "ServiceUnavailableError",
+    "StorageError",
     "UnsupportedFeatureError",
 ]

@@ -186,7 +186,8 @@ def test_load_context_failing_at_load_time_is_a_package_error(tmp_path: Path) ->
         (".", PackageError, "is not a modelport package: it has no modelport.yaml"),
         ("notes.txt", PackageError, "is a file, not a modelport package"),
         ("", PackageError, "must be a non-empty string"),
-        ("s3://bucket/model", PackageError, "Unsupported model URI scheme 's3:'"),
+        ("gs://bucket/model", PackageError, "Unsupported model URI scheme 'gs:'.*s3:/"),
+        ("s3://Bad_Bucket/model", InvalidRequestError, "Invalid bucket name 'Bad_Bucket'"),
     ],
 )
 def test_bad_uris_say_what_is_wrong(uri: str, error: type[Exception], words: str) -> None:

@@ -20,7 +20,7 @@ def test_two_clients_on_two_stores_do_not_see_each_other(tmp_path: Path) -> None
     assert [e.name for e in first.search_experiments()] == ["only-in-one"]
     assert second.search_experiments() == []
     assert mt.active_run() is None  # the client never touches the fluent state
-    assert second.location.artifact_root == tmp_path / "two" / "modelport-artifacts"
+    assert second.location.artifact_root == str(tmp_path / "two" / "modelport-artifacts")
 
 
 def test_a_client_logs_a_model_into_a_given_run(tmp_path: Path, chat_model_file: Path) -> None:

@@ -1,6 +1,8 @@
 """The whole tracking flow on the default embedded store, from an empty working directory:
 experiment → run → params/metrics → log models → register → alias → load by
-``models:/name@alias`` → ``modelport serve`` it and call it with the official ``openai`` SDK."""
+``models:/name@alias`` → ``modelport serve`` it and call it with the official ``openai`` SDK;
+and the same with the artifacts in object storage (a real S3 API server) and the store on
+SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,11 +30,15 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """Start ``modelport serve`` on a free 127.0.0.1 port; return its OpenAI base URL."""
     started: list[tuple[subprocess.Popen[str], threading.Thread]] = []
 
-    def start(*models: str) -> str:
+    def start(*models: str, tracking_uri: str | None = None) -> str:
         command = [sys.executable, "-m", "modelport.cli.main", "serve", "--port", "0"]
         for model in models:
             command += ["-m", model]
-        env = {**os.environ, "MODELPORT_TRACKING_URI": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "MODELPORT_TRACKING_URI": tracking_uri or str(tmp_path),
+            "PYTHONUNBUFFERED": "1",
+        }
         process = subprocess.Popen(
             command,
             cwd=tmp_path,
@@ -160,3 +166,38 @@ def test_the_whole_flow_with_a_chat_model_and_the_transformers_demo_model(
     assert "Paris" in (answer.choices[0].message.content or "")
     echo = client.chat.completions.create(model="baseline", messages=[question])
     assert echo.choices[0].message.content == "echo: What is the capital of France?"
+
+
+def test_the_flow_with_artifacts_in_object_storage_served_to_the_openai_sdk(
+    store_uri: str,
+    s3_root: str,
+    tmp_path: Path,
+    chat_model_file: Path,
+    serve: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MODELPORT_ARTIFACT_ROOT", s3_root)
+    modelport.set_tracking_uri(store_uri)
+    run_id = _train_and_register_chat_model(chat_model_file)
+    tracking = modelport.TrackingClient()
+    assert tracking.get_model_version("support-bot", 1).storage_location.startswith(s3_root)
+    tracking.set_alias("support-bot", "production", 1)
+
+    # The server runs in another process with a cache of its own: it fetches from the bucket.
+    monkeypatch.setenv("MODELPORT_CACHE_DIR", str(tmp_path / "server-cache"))
+    package = f"{tracking.get_run(run_id).info.artifact_uri}/chat"
+    assert package.startswith(s3_root)
+    base_url = serve("models:/support-bot@production", f"direct={package}", tracking_uri=store_uri)
+    client = OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+    for model in ("support-bot", "direct"):
+        completion = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "hello there"}]
+        )
+        assert completion.choices[0].message.content == "echo: hello there"
+    stream = client.chat.completions.create(
+        model="support-bot", messages=[{"role": "user", "content": "one two"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == (
+        "echo: one two"
+    )
+    assert (tmp_path / "server-cache" / "objects").is_dir()

@@ -13,7 +13,7 @@ import yaml
 from modelport.tracking import TrackingClient
 from modelport.ui import create_ui_app
 
-from .conftest import Running, Store
+from .conftest import Running, Store, fill_store
 
 
 @pytest.fixture
@@ -121,17 +121,17 @@ def test_artifacts_list_download_and_preview(http: httpx.Client, store: Store) -
     assert preview.json()["text"] == '{\n  "lr": 0.01,\n  "i": 1\n}'
 
 
-@pytest.mark.parametrize(
-    ("route", "path", "status"),
-    [
-        ("artifacts/file", "../../../../etc/passwd", 400),
-        ("artifacts/file", "configs", 400),
-        ("artifacts/file", "missing.txt", 404),
-        ("artifacts/preview", "/etc/passwd", 400),
-        ("artifacts", "notes.txt", 400),
-        ("artifacts", "nowhere", 404),
-    ],
-)
+BAD_ARTIFACT_PATHS = [
+    ("artifacts/file", "../../../../etc/passwd", 400),
+    ("artifacts/file", "configs", 400),
+    ("artifacts/file", "missing.txt", 404),
+    ("artifacts/preview", "/etc/passwd", 400),
+    ("artifacts", "notes.txt", 400),
+    ("artifacts", "nowhere", 404),
+]
+
+
+@pytest.mark.parametrize(("route", "path", "status"), BAD_ARTIFACT_PATHS)
 def test_bad_artifact_paths_are_refused(
     http: httpx.Client, store: Store, route: str, path: str, status: int
 ) -> None:
@@ -255,3 +255,23 @@ def test_modelport_ui_with_an_api_key(store: Store, start_app: Callable[[Any], R
         f"{running.url}/ui/api/experiments", headers={"Authorization": "Bearer sesame"}
     )
     assert answer.status_code == 200
+
+
+def test_the_api_reads_artifacts_kept_in_object_storage(
+    s3_root: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start_app: Callable[[Any], Running],
+) -> None:
+    monkeypatch.setenv("MODELPORT_ARTIFACT_ROOT", s3_root)
+    remote = fill_store(tmp_path)
+    run = TrackingClient(remote.uri).get_run(remote.runs["lr-0.01"])
+    assert run.info.artifact_uri.startswith(s3_root)
+    running = start_app(create_ui_app(remote.uri))
+    with httpx.Client(base_url=f"{running.url}/ui/api", timeout=30) as http:
+        # The package card reads the manifest and small files only: nothing is downloaded.
+        test_version_page_has_the_package_card(http, remote)
+        assert not (tmp_path / "cache" / "objects").exists()
+        test_artifacts_list_download_and_preview(http, remote)
+        for route, path, status in BAD_ARTIFACT_PATHS:
+            test_bad_artifact_paths_are_refused(http, remote, route, path, status)

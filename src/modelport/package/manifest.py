@@ -133,12 +133,19 @@ class Manifest(Settings):
                 f"'{directory}' is not a modelport package: it has no {MANIFEST_FILE}"
             )
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise PackageError(f"{path} is not valid YAML: {exc}") from None
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise PackageError(f"{path} cannot be read: {exc.strerror or exc}") from None
-        return cls.from_dict(data, where=str(path))
+        return cls.from_yaml(text, where=str(path))
+
+    @classmethod
+    def from_yaml(cls, text: str, where: str) -> Manifest:
+        """The manifest in the YAML ``text`` (read from ``where``, which errors name)."""
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise PackageError(f"{where} is not valid YAML: {exc}") from None
+        return cls.from_dict(data, where=where)
 
 
 class _PlainDumper(yaml.SafeDumper):

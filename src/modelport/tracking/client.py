@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,8 @@ from typing import Any
 from modelport.errors import InvalidRequestError
 from modelport.flavors import flavor_for_save
 from modelport.package.manifest import Manifest
-from modelport.tracking.artifacts import FileInfo, LocalArtifactRepository
-from modelport.tracking.config import resolve_store
+from modelport.tracking.artifacts import ArtifactRepository, FileInfo, artifact_repository
+from modelport.tracking.config import check_artifact_root, resolve_store
 from modelport.tracking.entities import (
     Experiment,
     Metric,
@@ -71,8 +70,11 @@ class TrackingClient:
         tags: Mapping[str, Any] | None = None,
         artifact_location: str | os.PathLike[str] | None = None,
     ) -> str:
-        """Create an experiment; return its id. An existing name raises ``AlreadyExistsError``."""
-        location = str(Path(artifact_location).absolute()) if artifact_location else None
+        """Create an experiment; return its id. An existing name raises ``AlreadyExistsError``.
+
+        ``artifact_location``: a folder or ``s3://bucket/prefix`` for its runs' artifacts
+        (default: ``<artifact root>/<experiment id>``)."""
+        location = check_artifact_root(artifact_location) if artifact_location else None
         return self.store.create_experiment(name, tags, location)
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
@@ -168,8 +170,9 @@ class TrackingClient:
 
     # --- artifacts ----------------------------------------------------------------------------
 
-    def artifact_repository(self, run_id: str) -> LocalArtifactRepository:
-        return LocalArtifactRepository(self.get_run(run_id).info.artifact_uri)
+    def artifact_repository(self, run_id: str) -> ArtifactRepository:
+        """The run's artifact store: a local folder or object storage."""
+        return artifact_repository(self.get_run(run_id).info.artifact_uri)
 
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
@@ -187,17 +190,12 @@ class TrackingClient:
     def download_artifacts(
         self, run_id: str, path: str = "", dst_path: str | os.PathLike[str] | None = None
     ) -> Path:
-        """The artifact's local path; with ``dst_path``, a copy of it there."""
-        source = self.artifact_repository(run_id).path_of(path)
+        """The artifact's local path (from object storage: its copy in the machine's cache);
+        with ``dst_path``, a copy of it in that folder."""
+        repository = self.artifact_repository(run_id)
         if dst_path is None:
-            return source
-        target = Path(dst_path) / source.name
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-        return target
+            return repository.path_of(path)
+        return repository.download(path, Path(dst_path))
 
     # --- models -------------------------------------------------------------------------------
 
@@ -231,17 +229,17 @@ class TrackingClient:
                 f"log_model() got an argument the {flavor.name} flavor does not take ({exc}); "
                 f"accepted: {accepted}, registered_model_name"
             ) from None
-        run = self.get_run(run_id)
-        repository = LocalArtifactRepository(run.info.artifact_uri)
-        target = repository.new_path(name)
-        flavor.save(target, **arguments)  # atomic: nothing is left if it fails
-        try:
+        repository = self.artifact_repository(run_id)
+        with repository.new_folder(name) as target:
+            flavor.save(target, **arguments)  # atomic: nothing is left if it fails
             manifest = Manifest.read(target)
+        # Uploaded (in object storage) or in place: from here a failure removes the package.
+        try:
             self.store.create_logged_model(
                 run_id, name, manifest.model_uuid, manifest.flavor, manifest.task
             )
         except BaseException:
-            shutil.rmtree(target, ignore_errors=True)
+            repository.delete(name)
             raise
         model_uri = f"runs:/{run_id}/{name}"
         version: int | None = None
@@ -250,7 +248,7 @@ class TrackingClient:
                 version = self.register_model(model_uri, registered_model_name).version
             except BaseException:
                 self.store.delete_logged_model(manifest.model_uuid)
-                shutil.rmtree(target, ignore_errors=True)
+                repository.delete(name)
                 raise
         return ModelInfo(
             model_uri=model_uri,
@@ -260,7 +258,7 @@ class TrackingClient:
             flavor=manifest.flavor,
             task=manifest.task,
             signature=manifest.signature,
-            path=str(target),
+            path=repository.uri_of(name),
             registered_model_version=version,
         )
 
@@ -329,5 +327,6 @@ class TrackingClient:
     get_version_by_alias = get_model_version_by_alias
 
     def resolve_model_uri(self, uri: str) -> Path:
-        """The local folder of a ``runs:/`` or ``models:/`` URI."""
+        """The local folder of a ``runs:/`` or ``models:/`` URI (a package in object storage is
+        fetched into the machine's cache)."""
         return resolve(self.store, uri)

@@ -9,6 +9,10 @@ A tracking URI is one of:
   artifacts under ``MODELPORT_ARTIFACT_ROOT`` (or ``./modelport-artifacts/``); point it at storage
   every machine of the team sees.
 
+``MODELPORT_ARTIFACT_ROOT`` (or ``artifact_root=``) overrides the artifacts' place in every case:
+a folder, or object storage as ``s3://bucket/prefix`` (see :mod:`modelport.storage.objects` for
+credentials and endpoints).
+
 Each experiment records its artifact folder when it is created, so runs keep writing there.
 """
 
@@ -20,6 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from modelport.errors import InvalidRequestError
+from modelport.storage import objects
 
 TRACKING_URI_ENV = "MODELPORT_TRACKING_URI"
 ARTIFACT_ROOT_ENV = "MODELPORT_ARTIFACT_ROOT"
@@ -31,11 +36,12 @@ DEFAULT_ARTIFACT_DIR = "modelport-artifacts"
 
 @dataclass(frozen=True)
 class StoreLocation:
-    """A resolved tracking URI: the database URL and the root folder of new experiments."""
+    """A resolved tracking URI: the database URL and where new experiments keep their artifacts
+    (an absolute folder path or an ``s3://`` URI)."""
 
     tracking_uri: str
     db_uri: str
-    artifact_root: Path
+    artifact_root: str
 
     @property
     def display_uri(self) -> str:
@@ -62,6 +68,28 @@ def _sqlite_uri(path: Path) -> str:
     return f"sqlite:///{path.absolute()}"
 
 
+def check_artifact_root(root: str | os.PathLike[str]) -> str:
+    """An artifact root as stored: an absolute folder path or a normalised ``s3://`` URI."""
+    if objects.is_remote(root):
+        return objects.check_uri(str(root), param="artifact_root")
+    text = os.fspath(root)
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequestError(
+            f"Invalid artifact root {root!r}: use a folder path or s3://bucket/prefix",
+            param="artifact_root",
+        )
+    scheme = text.split("://", 1)[0] if "://" in text else ""
+    if scheme and scheme.lower() != "file":
+        raise InvalidRequestError(
+            f"Unsupported artifact root {text!r}: use a folder path, file:///path or "
+            "s3://bucket/prefix (any S3-compatible service)",
+            param="artifact_root",
+        )
+    if scheme:
+        text = unquote(urlparse(text).path)
+    return str(Path(text).expanduser().absolute())
+
+
 def resolve_store(
     tracking_uri: str | os.PathLike[str] | None = None,
     artifact_root: str | os.PathLike[str] | None = None,
@@ -71,13 +99,13 @@ def resolve_store(
         tracking_uri = os.environ.get(TRACKING_URI_ENV) or None
     if artifact_root is None:
         artifact_root = os.environ.get(ARTIFACT_ROOT_ENV) or None
-    explicit_root = Path(artifact_root).expanduser().absolute() if artifact_root else None
+    explicit_root = check_artifact_root(artifact_root) if artifact_root else None
     if tracking_uri is None:
         cwd = Path.cwd()
         return StoreLocation(
             str(cwd),
             _sqlite_uri(cwd / DEFAULT_DB_FILE),
-            explicit_root or cwd / DEFAULT_ARTIFACT_DIR,
+            explicit_root or str(cwd / DEFAULT_ARTIFACT_DIR),
         )
     if isinstance(tracking_uri, os.PathLike):
         tracking_uri = os.fspath(tracking_uri)
@@ -99,7 +127,7 @@ def resolve_store(
         return StoreLocation(
             uri,
             _sqlite_uri(folder / DEFAULT_DB_FILE),
-            explicit_root or folder / DEFAULT_ARTIFACT_DIR,
+            explicit_root or str(folder / DEFAULT_ARTIFACT_DIR),
         )
     if scheme.startswith("sqlite"):
         database = uri.split(":///", 1)[1] if ":///" in uri else ""
@@ -110,6 +138,6 @@ def resolve_store(
             )
         path = Path(database).expanduser().absolute()
         return StoreLocation(
-            uri, _sqlite_uri(path), explicit_root or path.parent / DEFAULT_ARTIFACT_DIR
+            uri, _sqlite_uri(path), explicit_root or str(path.parent / DEFAULT_ARTIFACT_DIR)
         )
-    return StoreLocation(uri, uri, explicit_root or Path.cwd() / DEFAULT_ARTIFACT_DIR)
+    return StoreLocation(uri, uri, explicit_root or str(Path.cwd() / DEFAULT_ARTIFACT_DIR))

@@ -1,23 +1,24 @@
 """Registering packages as numbered versions of a named model.
 
 A version records its ``source`` (the URI it was registered from) and its ``storage_location``
-(the package folder it resolves to today): a ``runs:/`` source lives in the run's artifacts, a
-``models:/`` source reuses that version's folder, and a plain folder is referenced where it is
-(log the model into a run first if the registry should own a copy).
+(where the package is kept: a folder or an ``s3://`` URI): a ``runs:/`` source lives in the run's
+artifacts, a ``models:/`` source reuses that version's location, and a plain folder or ``s3://``
+URI is referenced where it is (log the model into a run first if the registry should own a
+copy). Registering reads only the package's manifest, never the rest of it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
 from modelport.errors import InvalidRequestError, PackageError
-from modelport.package.manifest import Manifest
 from modelport.package.uri import resolve_model_uri
+from modelport.storage import objects
+from modelport.tracking.artifacts import read_manifest
 from modelport.tracking.entities import ModelVersion
-from modelport.tracking.uris import ModelSource, parse_runs_uri, resolve, version_for
+from modelport.tracking.uris import ModelSource, locate, parse_runs_uri, version_for
 from modelport.tracking.validation import check_name
 
 
@@ -55,24 +56,26 @@ def register_model(
             param="model_uri",
         )
     run_id: str | None = None
-    location: Path
+    location: str
     if model_uri.startswith("runs:"):
         run_id = parse_runs_uri(model_uri)[0]
-        location = resolve(registry, model_uri)
+        location = locate(registry, model_uri)
     elif model_uri.startswith("models:"):
         version = version_for(registry, model_uri)
         run_id = version.run_id
-        location = resolve(registry, model_uri)
+        location = version.storage_location
+    elif objects.is_remote(model_uri):
+        location = objects.check_uri(model_uri, param="model_uri")
     else:
-        location = resolve_model_uri(model_uri).absolute()
+        location = str(resolve_model_uri(model_uri).absolute())
     try:
-        manifest = Manifest.read(Path(location))
+        manifest = read_manifest(location)
     except PackageError as exc:
         raise PackageError(f"Cannot register {model_uri!r}: {exc.message}") from None
     return registry.create_model_version(
         name,
         source=model_uri,
-        storage_location=str(location),
+        storage_location=location,
         run_id=run_id,
         model_id=manifest.model_uuid,
         description=description,

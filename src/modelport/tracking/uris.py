@@ -6,7 +6,9 @@
 
 Importing :mod:`modelport.tracking` registers both schemes with the core, so every place that
 loads or serves a model (``load_model``, ``modelport serve -m``) understands them. They resolve
-against the current tracking URI (``set_tracking_uri`` or ``MODELPORT_TRACKING_URI``).
+against the current tracking URI (``set_tracking_uri`` or ``MODELPORT_TRACKING_URI``). A package
+kept in object storage resolves to its local copy in the machine's cache (fetched once per
+version: see :mod:`modelport.storage.cache`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Protocol
 
 from modelport.errors import InvalidRequestError, NotFoundError
 from modelport.package.uri import register_uri_scheme
-from modelport.tracking.artifacts import LocalArtifactRepository, check_artifact_path
+from modelport.storage import cache, objects
+from modelport.tracking.artifacts import artifact_repository, check_artifact_path
 from modelport.tracking.entities import ModelVersion, Run
 from modelport.tracking.state import tracking_state
 from modelport.tracking.validation import check_alias, check_name, check_run_id, check_version
@@ -80,18 +83,34 @@ def version_for(source: ModelSource, uri: str) -> ModelVersion:
     return source.get_model_version(name, version)
 
 
+def locate(source: ModelSource, uri: str) -> str:
+    """Where the package a ``runs:/`` or ``models:/`` URI names is kept (a folder path or an
+    ``s3://`` URI), without fetching it."""
+    if uri.lower().startswith("runs:"):
+        run_id, path = parse_runs_uri(uri)
+        repository = artifact_repository(source.get_run(run_id).info.artifact_uri)
+        repository.is_dir(path)  # NotFoundError when there is no such artifact
+        return repository.uri_of(path)
+    return version_for(source, uri).storage_location
+
+
 def resolve(source: ModelSource, uri: str) -> Path:
     """The local folder (or file) a ``runs:/`` or ``models:/`` URI names."""
     if uri.lower().startswith("runs:"):
         run_id, path = parse_runs_uri(uri)
         run = source.get_run(run_id)
-        return LocalArtifactRepository(run.info.artifact_uri).path_of(path)
+        return artifact_repository(run.info.artifact_uri).path_of(path)
     version = version_for(source, uri)
+    if objects.is_remote(version.storage_location):
+        try:
+            return cache.local_copy(version.storage_location)
+        except NotFoundError:
+            pass  # said below, as for a local folder
     location = Path(version.storage_location)
-    if not location.exists():
+    if objects.is_remote(version.storage_location) or not location.exists():
         raise NotFoundError(
-            f"Version {version.version} of model '{version.name}' points to '{location}', which "
-            "no longer exists",
+            f"Version {version.version} of model '{version.name}' points to "
+            f"'{version.storage_location}', which no longer exists",
             param="model",
         )
     return location

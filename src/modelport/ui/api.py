@@ -21,9 +21,20 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import StrictInt, StrictStr
 from starlette.responses import FileResponse
 
-from modelport.errors import InvalidRequestError, ModelportError, NotFoundError, PackageError
-from modelport.package.manifest import Manifest
+from modelport.errors import (
+    InvalidRequestError,
+    ModelportError,
+    NotFoundError,
+    PackageError,
+    StorageError,
+)
+from modelport.package.manifest import MANIFEST_FILE, Manifest
 from modelport.tracking import TrackingClient
+from modelport.tracking.artifacts import (
+    ArtifactRepository,
+    artifact_repository,
+    check_artifact_path,
+)
 from modelport.tracking.entities import Run
 
 PREVIEW_LIMIT = 256 * 1024
@@ -122,7 +133,7 @@ def tracking_router() -> APIRouter:
     def list_artifacts(run_id: str, client: Client, path: str = "") -> dict[str, Any]:
         repository = client.artifact_repository(run_id)
         with _named_path():
-            is_folder = not path or repository.path_of(path).is_dir()
+            is_folder = not path or repository.is_dir(path)
             files = repository.list_artifacts(path or None) if is_folder else []
         if not is_folder:
             raise InvalidRequestError(
@@ -177,7 +188,7 @@ def tracking_router() -> APIRouter:
             if version.model_id == logged.model_id
         ]
         try:
-            card = _package_card(client.artifact_repository(run_id).path_of(name))
+            card = _package_card(client.artifact_repository(run_id), name)
         except NotFoundError as exc:  # the rest of the page still shows
             card = {"error": exc.message}
         return {**logged.to_dict(), "package": card, "versions": versions}
@@ -204,7 +215,7 @@ def tracking_router() -> APIRouter:
     )
     def get_model_version(name: str, version: str, client: Client) -> dict[str, Any]:
         model_version = client.get_model_version(name, version)
-        package = _package_card(Path(model_version.storage_location))
+        package = _package_card(artifact_repository(model_version.storage_location), "")
         return {**model_version.to_dict(), "package": package}
 
     @router.patch(
@@ -260,15 +271,15 @@ def _named_path() -> Iterator[None]:
 
 
 def _artifact_file(client: TrackingClient, run_id: str, path: str) -> Path:
+    repository = client.artifact_repository(run_id)
     with _named_path():
-        target = client.artifact_repository(run_id).path_of(path)
-    if target.is_dir():
-        raise InvalidRequestError(
-            f"Artifact '{path}' is a folder; list it with /ui/api/runs/{run_id}/artifacts"
-            f"?path={path}, or download its files one by one",
-            param="path",
-        )
-    return target
+        if repository.is_dir(path):
+            raise InvalidRequestError(
+                f"Artifact '{path}' is a folder; list it with /ui/api/runs/{run_id}/artifacts"
+                f"?path={path}, or download its files one by one",
+                param="path",
+            )
+        return repository.path_of(path)
 
 
 def _preview(target: Path) -> dict[str, Any]:
@@ -307,15 +318,20 @@ def _preview(target: Path) -> dict[str, Any]:
     return {**answer, "kind": kind, "text": text, "truncated": truncated}
 
 
-def _package_card(path: Path) -> dict[str, Any]:
+def _package_card(repository: ArtifactRepository, package: str) -> dict[str, Any]:
     """What a package page shows: flavor, task, signature, requirements, input example, size
-    (an unreadable package is said, not raised: the rest of the page still shows)."""
+    (an unreadable package is said, not raised: the rest of the page still shows). ``package``
+    is the package's path in ``repository``; only its small files are read, never its weights."""
+    where = repository.uri_of(package)
     try:
-        manifest = Manifest.read(path)
-    except PackageError as exc:
+        text = repository.read_bytes(_inner(package, MANIFEST_FILE)).decode("utf-8")
+        manifest = Manifest.from_yaml(text, where=f"{where}/{MANIFEST_FILE}")
+    except NotFoundError:
+        return {"error": f"'{where}' is not a modelport package: it has no {MANIFEST_FILE}"}
+    except (PackageError, InvalidRequestError, StorageError) as exc:
         return {"error": exc.message}
     except (OSError, UnicodeDecodeError) as exc:
-        return {"error": f"Cannot read the package's manifest in {path}: {exc}"}
+        return {"error": f"Cannot read the package's manifest in {where}: {exc}"}
     signature = manifest.signature
     return {
         "flavor": manifest.flavor,
@@ -326,18 +342,27 @@ def _package_card(path: Path) -> dict[str, Any]:
         "streamable": manifest.streamable,
         "size_bytes": manifest.size_bytes,
         "signature": repr(signature) if signature else None,
-        "requirements": _read_text(path, manifest.requirements),
-        "input_example": _read_text(path, manifest.input_example)
+        "requirements": _read_text(repository, package, manifest.requirements),
+        "input_example": _read_text(repository, package, manifest.input_example)
         if manifest.input_example
         else None,
         "metadata": manifest.metadata,
     }
 
 
-def _read_text(package: Path, name: str, limit: int = PREVIEW_LIMIT) -> str | None:
+def _inner(package: str, name: str) -> str:
+    return f"{package}/{name}" if package else name
+
+
+def _read_text(
+    repository: ArtifactRepository, package: str, name: str, limit: int = PREVIEW_LIMIT
+) -> str | None:
     """A text file of the package, named by its manifest (never one outside the package)."""
-    path = (package / name).resolve()
-    if package.resolve() not in path.parents or not path.is_file():
+    try:
+        inner = check_artifact_path(name)
+        if not inner:
+            return None
+        data = repository.read_bytes(_inner(package, inner), limit)
+    except (ModelportError, OSError):
         return None
-    with path.open("rb") as file:
-        return file.read(limit).decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace")

@@ -22,7 +22,7 @@ from modelport.flavors.transformers.config import (
     TransformersConfig,
     engine_config_to_dict,
 )
-from modelport.flavors.transformers.progress import Progress, hf_progress_bars
+from modelport.flavors.transformers.progress import hf_progress_bars
 from modelport.package.manifest import Manifest, directory_size
 from modelport.package.requirements import write_requirements
 from modelport.package.save import (
@@ -30,6 +30,7 @@ from modelport.package.save import (
     write_input_example,
     write_model_config,
 )
+from modelport.progress import Progress
 from modelport.signature import (
     ColSpec,
     ParamSpec,

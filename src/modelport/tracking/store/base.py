@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -45,7 +44,7 @@ def now_ms() -> int:
 class SqlBase:
     """An SQLAlchemy engine with the schema in place, and one-transaction helpers."""
 
-    def __init__(self, engine: Engine, artifact_root: Path) -> None:
+    def __init__(self, engine: Engine, artifact_root: str) -> None:
         self.engine = engine
         self.artifact_root = artifact_root
         ensure_schema(engine)

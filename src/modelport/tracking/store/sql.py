@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from modelport.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
+from modelport.storage.objects import join
 from modelport.tracking import search
 from modelport.tracking.entities import (
     Experiment,
@@ -103,8 +103,8 @@ class SqlStore(RegistryStore):
             )
             session.add(row)
             session.flush()
-            row.artifact_location = artifact_location or str(
-                self.artifact_root / str(row.experiment_id)
+            row.artifact_location = artifact_location or join(
+                self.artifact_root, str(row.experiment_id)
             )
             session.add_all(
                 SqlExperimentTag(experiment_id=row.experiment_id, key=k, value=v)
@@ -217,7 +217,7 @@ class SqlStore(RegistryStore):
                     status=RunStatus.RUNNING,
                     start_time=start_time if start_time is not None else now_ms(),
                     end_time=None,
-                    artifact_uri=str(Path(experiment.artifact_location) / run_id / "artifacts"),
+                    artifact_uri=join(experiment.artifact_location, run_id, "artifacts"),
                     parent_run_id=parent_run_id,
                 )
             )
