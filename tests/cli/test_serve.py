@@ -165,6 +165,20 @@ def test_a_model_that_cannot_load_is_a_one_line_error(
         (["--port", "70000"], "--port must be 0-65535"),
         (["-m", "a=/x", "-m", "a=/y"], "two models are named 'a'"),
         (["--store", "/tmp/store"], "--store is the store of the web UI's pages: add --ui"),
+        (["--replicas", "2"], "--replicas is an option of Ray serving: add --ray"),
+        (["--autoscale", "1:2"], "--autoscale is an option of Ray serving: add --ray"),
+        (["--ray-address", "auto"], "--ray-address is an option of Ray serving: add --ray"),
+        (["--ray", "--ui"], "--ui is not served on Ray yet"),
+        (["--ray", "--replica-cpus", "-1"], "--replica-cpus must be 0 or more"),
+        (["--ray", "--replicas", "other=2"], "--replicas 'other=2': no served model is named"),
+        (["--ray", "--replicas", "two"], "--replicas 'two': use N or NAME=N"),
+        (["--ray", "--autoscale", "1-3"], "--autoscale '1-3': use MIN:MAX or NAME=MIN:MAX"),
+        (
+            ["--ray", "--replicas", "2", "--autoscale", "1:2"],
+            "--replicas and --autoscale both set model 'somewhere'",
+        ),
+        (["--ray", "--autoscale", "3:2"], "min_replicas (3) is above max_replicas (2)"),
+        (["--ray"], "No model at '/somewhere'"),
     ],
 )
 def test_bad_flags_are_one_line_errors(

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from modelport.cli import _ray
 from modelport.cli._listen import (
     API_KEY_ENV,
     add_log_level,
@@ -144,6 +145,7 @@ def register(subparsers: Any) -> None:
         "postgresql+psycopg://...; default: $MODELPORT_TRACKING_URI when set, else no "
         "tracking pages)",
     )
+    _ray.add_arguments(parser)
     add_log_level(parser)
     parser.set_defaults(func=run)
 
@@ -196,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
         models[name] = uri
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     check_port(args.port)
+    _ray.check_flags(args)
     configure_logging(args.log_level)
 
     settings = {
@@ -223,6 +226,16 @@ def run(args: argparse.Namespace) -> int:
         # Name the flag the user typed, not the field it maps to.
         flag = f"--{param.replace('_', '-')}: " if param else ""
         raise InvalidRequestError(f"{flag}{reason}") from None
+    if args.ray:
+        from modelport.ray.app import SERVER_SETTINGS
+
+        on_ray = {k: v for k, v in settings.items() if k in SERVER_SETTINGS}
+
+        def ready_on_ray(base: str) -> None:
+            _say(f"ready: {', '.join(models)}   (docs: {base}/docs, stop: Ctrl+C)\n")
+            _say(_examples(base, next(iter(models)), api_key))
+
+        return _ray.serve_on_ray(args, models, on_ray, config.load_options, _say, ready_on_ray)
     sock = bind_socket(args.host, args.port)
     base = base_url(sock)
     app = create_app(config)

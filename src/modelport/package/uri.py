@@ -60,6 +60,11 @@ def _scheme(uri: str) -> str | None:
     return head.lower() if head.isidentifier() else None
 
 
+def is_local_uri(uri: str | Path) -> bool:
+    """Whether ``uri`` is a path or a ``file://`` URI (no registered scheme to resolve)."""
+    return isinstance(uri, Path) or _scheme(uri) in (None, "file")
+
+
 def resolve_model_uri(uri: str | Path, *, remove_stale_saves: bool = False) -> Path:
     """The local directory a model URI points to (it must exist).
 

@@ -87,7 +87,7 @@ def _created(loaded: LoadedModel) -> int:
         return int(time.time())
 
 
-def _options_per_model(
+def options_per_model(
     sources: Mapping[str, ModelSource], options: Mapping[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """The load options each model loaded from a URI gets: those its flavor takes.
@@ -144,7 +144,7 @@ class ServedModels:
         """Load every model (blocking: the server runs it in a worker thread)."""
         say = progress or (lambda message: None)
         try:
-            options = _options_per_model(self._sources, self._load_options)
+            options = options_per_model(self._sources, self._load_options)
             for name, source in self._sources.items():
                 started = time.perf_counter()
                 if isinstance(source, LoadedModel):
