@@ -43,6 +43,20 @@ def ray_proxy() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def more_packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A completions model and a generic PythonModel (MLflow's /invocations formats)."""
+    root = tmp_path_factory.mktemp("ray-more")
+    models = ECHO.parent
+    modelport.save_model(root / "shout", python_model=models / "echo_completion.py")
+    modelport.save_model(
+        root / "lengths",
+        python_model=models / "lengths.py",
+        input_example=({"text": ["ab", "abc"]}, {"scale": 1}),
+    )
+    return {"shout": str(root / "shout"), "lengths": str(root / "lengths")}
+
+
+@pytest.fixture(scope="session")
 def echo_package(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("ray-packages") / "echo"
     modelport.save_model(path, python_model=ECHO)

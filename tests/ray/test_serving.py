@@ -75,6 +75,31 @@ def test_the_openai_sdk_plain_streaming_and_async_over_two_replicas(
     assert len(answered) == 2, answered
 
 
+def test_completions_and_invocations_reach_their_replicas(
+    deploy: Callable[..., str], echo_package: str, more_packages: dict[str, str]
+) -> None:
+    models = {"echo": echo_package, **more_packages}
+    # three replicas on a 2-CPU cluster: each reserves half a CPU (a whole one would not fit)
+    base_url = deploy(models, scaling={name: {"num_cpus": 0.5} for name in models})
+    client = OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+    shouted = client.completions.create(model="shout", prompt="hi there")
+    assert shouted.choices[0].text == "HI THERE"
+    root = base_url.removesuffix("/v1")
+    with httpx.Client(base_url=root, timeout=30) as http:
+        body = {"model": "lengths", "inputs": {"text": ["hello", ""]}, "params": {"scale": 2}}
+        assert http.post("/invocations", json=body).json() == {"predictions": [10, 0]}
+        body = {"model": "lengths", "inputs": {"text": ["ab", "abc"]}, "stream": True}
+        with http.stream("POST", "/invocations", json=body) as reply:
+            lines = [line for line in reply.iter_lines() if line]
+        assert lines == ['data: {"length": 2}', 'data: {"length": 3}', "data: [DONE]"]
+        bogus = {"model": "lengths", "inputs": {"text": ["ab"]}, "params": {"bogus": 1}}
+        refused = http.post("/invocations", json=bogus)
+        assert refused.status_code == 400 and "scale" in refused.json()["error"]["message"]
+        chat = {"model": "echo", "messages": HELLO}
+        answer = http.post("/invocations", json=chat).json()
+        assert answer["choices"][0]["message"]["content"] == "hello there"
+
+
 def test_errors_keep_the_openai_envelope(deploy: Callable[..., str], echo_package: str) -> None:
     base_url = deploy({"echo": echo_package}, api_key="sesame")
     with httpx.Client(base_url=base_url, timeout=30) as http:

@@ -155,10 +155,13 @@ class _Remote(PythonModel):
 class RemoteModel(LoadedModel):
     """A model served by a Ray Serve deployment, as the server sees a loaded model."""
 
-    def __init__(self, handle: Any, description: Mapping[str, Any]) -> None:
+    def __init__(
+        self, handle: Any, description: Mapping[str, Any], loop: asyncio.AbstractEventLoop
+    ) -> None:
         manifest = Manifest.from_dict(description["manifest"], where="the replica's manifest")
         super().__init__(_Remote(), Context(), manifest)
         self._handle = handle
+        self._loop = loop
         self._engine = description.get("engine")
 
     async def acall(self, request: RequestModel, run_sync: RunSync | None = None) -> WireModel:
@@ -187,16 +190,36 @@ class RemoteModel(LoadedModel):
         finally:
             chunks.cancel()  # the client went away: stop the generation on the replica
 
+    def _on_loop(self, work: Any) -> Any:
+        """Run the coroutine ``work`` on the ingress's event loop and wait for it (the server
+        calls ``predict`` in a worker thread; handles are used from their own loop)."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
     def predict(self, data: Any, params: Mapping[str, Any] | None = None) -> Any:
+        async def call() -> Any:
+            return await self._handle.predict.remote(data, params)
+
         try:
-            return self._handle.predict.remote(data, params).result()
+            return self._on_loop(call())
         except BaseException as exc:
             raise _translated(exc) from None
 
     def predict_stream(self, data: Any, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        items = self._handle.options(stream=True).predict_stream.remote(data, params)
+        async def start() -> Any:
+            return self._handle.options(stream=True).predict_stream.remote(data, params)
+
+        items = self._on_loop(start())
+        done = object()
+
+        async def next_item() -> Any:
+            try:
+                return await items.__anext__()
+            except StopAsyncIteration:
+                return done
+
         try:
-            yield from items
+            while (item := self._on_loop(next_item())) is not done:
+                yield item
         except Exception as exc:
             raise _translated(exc) from None
         finally:
@@ -228,8 +251,9 @@ class Ingress:
         descriptions = await asyncio.gather(
             *(handle.describe.remote() for handle in self._handles.values())
         )
+        loop = asyncio.get_running_loop()
         return {
-            name: RemoteModel(handle, description)
+            name: RemoteModel(handle, description, loop)
             for (name, handle), description in zip(self._handles.items(), descriptions, strict=True)
         }
 
