@@ -4,25 +4,18 @@ started once for these tests and shut down after them."""
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import _free_port
 
 import modelport
 
 ECHO = Path(__file__).parents[1] / "serving" / "models" / "echo_chat.py"
 APP = "modelport"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +24,7 @@ def ray_proxy() -> Iterator[str]:
     ray = pytest.importorskip("ray", reason="ray[serve] is not installed (scripts/install)")
     from ray import serve
 
-    port = free_port()
+    port = _free_port()
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # no report to the internet from tests
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:

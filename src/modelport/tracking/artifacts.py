@@ -61,6 +61,32 @@ def check_artifact_path(artifact_path: str | None) -> str:
     return "/".join(parts)
 
 
+def _file_to_log(local_path: str | os.PathLike[str], artifact_path: str | None) -> tuple[Path, str]:
+    """The file ``log_artifact`` copies (it must exist) and its artifact path."""
+    source = Path(local_path)
+    if not source.is_file():
+        raise InvalidRequestError(
+            f"log_artifact needs an existing file; '{local_path}' is not one (use "
+            "log_artifacts for a folder)",
+            param="local_path",
+        )
+    folder = check_artifact_path(artifact_path)
+    return source, f"{folder}/{source.name}" if folder else source.name
+
+
+def _folder_to_log(
+    local_dir: str | os.PathLike[str], artifact_path: str | None
+) -> tuple[Path, str]:
+    """The folder ``log_artifacts`` copies (it must exist) and its artifact path."""
+    source = Path(local_dir)
+    if not source.is_dir():
+        raise InvalidRequestError(
+            f"log_artifacts needs an existing folder; '{local_dir}' is not one",
+            param="local_dir",
+        )
+    return source, check_artifact_path(artifact_path)
+
+
 class ArtifactRepository(Protocol):
     """The artifacts of one run (or one package folder), wherever they are kept."""
 
@@ -192,15 +218,7 @@ class LocalArtifactRepository:
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> str:
         """Copy one file into ``<artifact_path>/``; return its artifact path."""
-        source = Path(local_path)
-        if not source.is_file():
-            raise InvalidRequestError(
-                f"log_artifact needs an existing file; '{local_path}' is not one (use "
-                "log_artifacts for a folder)",
-                param="local_path",
-            )
-        folder = check_artifact_path(artifact_path)
-        relative = f"{folder}/{source.name}" if folder else source.name
+        source, relative = _file_to_log(local_path, artifact_path)
         target = self._inside(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         self._inside(relative)
@@ -216,13 +234,7 @@ class LocalArtifactRepository:
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> str:
         """Copy a folder's content into ``<artifact_path>/`` (links are copied as files)."""
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise InvalidRequestError(
-                f"log_artifacts needs an existing folder; '{local_dir}' is not one",
-                param="local_dir",
-            )
-        relative = check_artifact_path(artifact_path)
+        source, relative = _folder_to_log(local_dir, artifact_path)
         target = self._inside(relative)
         # Every destination must stay inside, also where the run folder already holds a link.
         for item in source.rglob("*"):
@@ -278,8 +290,12 @@ class ObjectArtifactRepository:
         return found
 
     def path_of(self, artifact_path: str | None) -> Path:
-        self._existing(artifact_path)
-        return cache.local_copy(self.uri_of(artifact_path))
+        try:
+            return cache.local_copy(self.uri_of(artifact_path))  # lists the objects once
+        except NotFoundError:
+            raise NotFoundError(
+                f"No artifact '{artifact_path}' in {self.root}", param="artifact_path"
+            ) from None
 
     def is_dir(self, artifact_path: str | None) -> bool:
         found = self._existing(artifact_path)
@@ -316,28 +332,14 @@ class ObjectArtifactRepository:
     def log_artifact(
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> str:
-        source = Path(local_path)
-        if not source.is_file():
-            raise InvalidRequestError(
-                f"log_artifact needs an existing file; '{local_path}' is not one (use "
-                "log_artifacts for a folder)",
-                param="local_path",
-            )
-        folder = check_artifact_path(artifact_path)
-        relative = f"{folder}/{source.name}" if folder else source.name
+        source, relative = _file_to_log(local_path, artifact_path)
         objects.upload(source, self.uri_of(relative))
         return relative
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> str:
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise InvalidRequestError(
-                f"log_artifacts needs an existing folder; '{local_dir}' is not one",
-                param="local_dir",
-            )
-        relative = check_artifact_path(artifact_path)
+        source, relative = _folder_to_log(local_dir, artifact_path)
         objects.upload(source, self.uri_of(relative))
         return relative
 
