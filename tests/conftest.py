@@ -289,7 +289,7 @@ TINY_ARCHITECTURES: dict[str, dict[str, Any]] = {
 # The engine path each one takes on its own (modelport.engine.runners.choose_path); the others
 # take the packed path.
 TINY_PATHS = {
-    **dict.fromkeys(["falcon", "mpt", "llama4_text"], "padded"),
+    **dict.fromkeys(["mpt", "llama4_text"], "padded"),
     **dict.fromkeys(list(TINY_ARCHITECTURES)[list(TINY_ARCHITECTURES).index("mamba") :], "serial"),
 }
 

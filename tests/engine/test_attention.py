@@ -124,8 +124,8 @@ def test_models_whose_attention_packed_steps_cannot_replace_are_refused(
 ) -> None:
     with pytest.raises(UnsupportedFeatureError, match="AttentionInterface"):
         use_packed_attention(torch.nn.Linear(2, 2))
-    with pytest.raises(UnsupportedFeatureError, match="FalconForCausalLM's attention"):
-        use_packed_attention(make_tiny_causal_lm("falcon"))
+    with pytest.raises(UnsupportedFeatureError, match="MptForCausalLM's attention"):
+        use_packed_attention(make_tiny_causal_lm("mpt"))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])

@@ -17,7 +17,7 @@ from modelport.engine.runners import SerialRunner, StateBatch, choose_path, stat
     ("architecture", "path", "reason"),
     [
         ("llama", "packed", "AttentionInterface"),
-        ("falcon", "padded", "does not go through transformers' AttentionInterface"),
+        ("mpt", "padded", "does not go through transformers' AttentionInterface"),
         ("llama4_text", "padded", "chunked attention"),
         ("mamba", "serial", "LinearAttentionLayer layers, states that padding would corrupt"),
         ("rwkv", "serial", "keeps a state of its own"),

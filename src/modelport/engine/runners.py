@@ -226,7 +226,8 @@ class StateBatch:
 
 
 def state_bytes(state: Any) -> int:
-    """Bytes of the tensors in a model's cache, however it nests them (each tensor once)."""
+    """Bytes of the tensors in a model's cache, however it nests them (each tensor once; its
+    bookkeeping scalars, such as a linear-attention layer's token count, are no row's memory)."""
     seen: set[int] = set()
 
     def walk(value: Any, depth: int) -> int:
@@ -234,7 +235,7 @@ def state_bytes(state: Any) -> int:
             return 0
         seen.add(id(value))
         if isinstance(value, torch.Tensor):
-            return int(value.nbytes)
+            return int(value.nbytes) if value.dim() else 0
         if depth > 6:
             return 0
         if isinstance(value, dict):
