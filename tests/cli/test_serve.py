@@ -168,7 +168,6 @@ def test_a_model_that_cannot_load_is_a_one_line_error(
         (["--replicas", "2"], "--replicas is an option of Ray serving: add --ray"),
         (["--autoscale", "1:2"], "--autoscale is an option of Ray serving: add --ray"),
         (["--ray-address", "auto"], "--ray-address is an option of Ray serving: add --ray"),
-        (["--ray", "--ui"], "--ui is not served on Ray yet"),
         (["--ray", "--replica-cpus", "-1"], "--replica-cpus must be 0 or more"),
         (["--ray", "--replicas", "other=2"], "--replicas 'other=2': no served model is named"),
         (["--ray", "--replicas", "two"], "--replicas 'two': use N or NAME=N"),

@@ -3,12 +3,19 @@ deploys the real demo model with 2 replicas and the echo model, and stops on SIG
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
 from openai import OpenAI
+
+from modelport.cli._ray import check_fit
+from modelport.errors import InvalidRequestError
 
 from .test_serve import ECHO, ServeProcess
 
@@ -74,3 +81,64 @@ def test_serve_on_ray_with_two_replicas_of_the_demo_model(
             assert "stopped" in out
         else:
             server.stop()
+
+
+def one(num_cpus: float = 1.0, **fields: int) -> dict[str, Any]:
+    return {"num_cpus": num_cpus, **fields}
+
+
+@pytest.mark.parametrize(
+    ("scaling", "cpus", "started", "refused", "warning"),
+    [
+        ({"a": one(replicas=2)}, 2, True, None, None),
+        ({"a": one(0.5, replicas=2), "b": one(0.5)}, 2, True, None, None),
+        ({"a": one(0, replicas=9)}, 1, True, None, None),
+        (
+            {"a": one(replicas=2), "b": one()},
+            2,
+            True,
+            "the replicas need 3 CPUs to start and the Ray cluster has 2",
+            None,
+        ),
+        ({"a": one(replicas=3)}, 2, False, None, "warning: the replicas need 3 CPUs to start"),
+        ({"a": one(min_replicas=0, max_replicas=2)}, 1, True, None, "autoscaling to the most"),
+        ({"a": one(min_replicas=3, max_replicas=4)}, 2, True, "need 3 CPUs to start", None),
+    ],
+)
+def test_replicas_that_cannot_fit_the_cluster_are_said_before_ray_waits_for_them(
+    scaling: dict[str, dict[str, Any]],
+    cpus: float,
+    started: bool,
+    refused: str | None,
+    warning: str | None,
+) -> None:
+    said: list[str] = []
+    if refused:
+        with pytest.raises(InvalidRequestError, match=refused) as caught:
+            check_fit(scaling, cpus, started, said.append)
+        assert "--replica-cpus" in str(caught.value)
+    else:
+        check_fit(scaling, cpus, started, said.append)
+    assert len(said) == (warning is not None)
+    assert warning is None or warning in said[0]
+
+
+def test_more_replicas_than_a_new_local_cluster_has_cpus_is_a_one_line_error(
+    tmp_path: object,
+) -> None:
+    import modelport
+
+    echo = f"{tmp_path}/echo"
+    modelport.save_model(echo, python_model=ECHO)
+    too_many = str((os.cpu_count() or 1) + 1)
+    command = [sys.executable, "-m", "modelport.cli.main", "serve", "--port", "0", "-m", echo]
+    done = subprocess.run(
+        [*command, "--ray", "--replicas", too_many],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+    )
+    assert done.returncode == 1
+    assert f"the replicas need {too_many} CPUs to start and the Ray cluster has" in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr

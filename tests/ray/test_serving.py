@@ -4,6 +4,7 @@ HTTP proxy, replicas, back-pressure, faults and disconnects."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections import Counter
@@ -298,3 +299,30 @@ def test_autoscaling_goes_from_one_replica_to_two_under_load_and_back(
             client.join()
     assert failures == []
     wait_until(lambda: replica_count("model-echo") == 1, 90, "scaling back down to 1 replica")
+
+
+def test_the_web_ui_and_relative_paths_are_served_by_the_ingress(
+    deploy: Callable[..., str],
+    echo_package: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from modelport.tracking import TrackingClient
+
+    monkeypatch.chdir(tmp_path)  # the ingress runs in Ray's worker, not in this folder
+    client = TrackingClient("sqlite:///store.db")
+    run = client.create_run(client.create_experiment("on-ray"), run_name="first")
+    client.log_metric(run.info.run_id, "loss", 0.25)
+    echo = os.path.relpath(echo_package)  # relative to this folder, not to the worker's
+    base_url = deploy({"echo": echo}, ui=True, ui_store="sqlite:///store.db")
+    root = base_url.removesuffix("/v1")
+    with httpx.Client(base_url=root, timeout=30) as http:
+        page = http.get("/ui/")
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        names = [e["name"] for e in http.get("/ui/api/experiments").json()["experiments"]]
+        assert "on-ray" in names
+        shown = http.get(f"/ui/api/runs/{run.info.run_id}").json()
+        assert shown["data"]["metrics"] == {"loss": 0.25}
+        # the playground's API, on the same origin
+        chat = http.post("/v1/chat/completions", json={"model": "echo", "messages": HELLO})
+        assert chat.json()["choices"][0]["message"]["content"] == "hello there"

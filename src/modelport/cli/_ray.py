@@ -108,10 +108,38 @@ def check_flags(args: argparse.Namespace) -> None:
             if given:
                 raise InvalidRequestError(f"{flag} is an option of Ray serving: add --ray")
         return
-    if args.ui:
-        raise InvalidRequestError("--ui is not served on Ray yet: run it with `modelport ui`")
     if args.replica_cpus < 0:
         raise InvalidRequestError(f"--replica-cpus must be 0 or more, got {args.replica_cpus}")
+
+
+def check_fit(
+    scaling: Mapping[str, Mapping[str, Any]], cpus: float, started: bool, say: Callable[[str], None]
+) -> None:
+    """Ray waits, without a word, for replicas whose CPUs no node has: a cluster this command
+    started cannot grow, so replicas that do not fit it are refused; on a joined cluster (whose
+    autoscaler may add nodes) they are a warning, as are autoscaling maxima above its CPUs."""
+    first = sum(
+        (fields.get("replicas") or max(fields.get("min_replicas") or 0, 1)) * fields["num_cpus"]
+        for fields in scaling.values()
+    )
+    most = sum(
+        (fields.get("max_replicas") or fields.get("replicas") or 1) * fields["num_cpus"]
+        for fields in scaling.values()
+    )
+    hint = "give fewer --replicas or a smaller --replica-cpus (0.5 shares a CPU by two)"
+    if first > cpus + 1e-9:
+        message = (
+            f"the replicas need {first:g} CPUs to start and the Ray cluster has {cpus:g} "
+            f"(--replica-cpus {max(f['num_cpus'] for f in scaling.values()):g} each)"
+        )
+        if started:
+            raise InvalidRequestError(f"{message}: Ray would wait for them forever; {hint}")
+        say(f"warning: {message}: they wait until nodes join; {hint}")
+    elif most > cpus + 1e-9:
+        say(
+            f"warning: autoscaling to the most replicas needs {most:g} CPUs and the Ray cluster "
+            f"has {cpus:g}: replicas beyond that wait for nodes"
+        )
 
 
 def _port(host: str, port: int) -> int:
@@ -171,9 +199,10 @@ def serve_on_ray(
         ) from None
     from modelport.ray import build_app
 
+    scaling = scaling_of(args, models)
     app = build_app(
         models,
-        scaling=scaling_of(args, models),
+        scaling=scaling,
         load_options=load_options,
         drain_seconds=args.shutdown_timeout,
         **server,
@@ -181,6 +210,8 @@ def serve_on_ray(
     port = _port(args.host, args.port)
     started_cluster = args.ray_address is None
     say(f"connecting to Ray ({args.ray_address or 'a new local cluster'})")
+    if args.log_level != "debug":  # the notice that a local cluster takes Ray's token auth
+        logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
     ray.init(
         address=args.ray_address or "local",  # "local": a new cluster, never a running one
         include_dashboard=False,
@@ -193,6 +224,7 @@ def serve_on_ray(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
+        check_fit(scaling, float(ray.cluster_resources().get("CPU", 0)), started_cluster, say)
         serve.start(http_options={"host": args.host, "port": port})
         host, port = _proxy_address(args.host, port)
         base = f"http://{host}:{port}"

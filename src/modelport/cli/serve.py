@@ -232,7 +232,8 @@ def run(args: argparse.Namespace) -> int:
         on_ray = {k: v for k, v in settings.items() if k in SERVER_SETTINGS}
 
         def ready_on_ray(base: str) -> None:
-            _say(f"ready: {', '.join(models)}   (docs: {base}/docs, stop: Ctrl+C)\n")
+            ui = f", UI: {base}/ui/" if args.ui else ""
+            _say(f"ready: {', '.join(models)}   (docs: {base}/docs{ui}, stop: Ctrl+C)\n")
             _say(_examples(base, next(iter(models)), api_key))
 
         return _ray.serve_on_ray(args, models, on_ray, config.load_options, _say, ready_on_ray)

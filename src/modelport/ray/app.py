@@ -22,6 +22,8 @@ SERVER_SETTINGS = (
     "max_body_size",
     "body_timeout",
     "retry_after",
+    "ui",
+    "ui_store",
 )
 
 
@@ -120,7 +122,8 @@ def build_app(
     One deployment per model (``model-<name>``) holds the loaded model in each replica;
     ``scaling`` sets each model's replicas or autoscaling (:class:`Scaling`). ``load_options`` go
     to ``load_model`` in every replica (``{"batching": False}``...). The other keywords are the
-    server's settings: ``api_key``, ``max_concurrency``, ``max_queue``, ``timeout``...
+    server's settings: ``api_key``, ``max_concurrency``, ``max_queue``, ``timeout``, ``ui``,
+    ``ui_store``...
     ``drain_seconds``: how long a replica being stopped lets its requests finish.
     Deploy it with ``serve.run(build_app(...), route_prefix="/")``.
     """
@@ -143,11 +146,19 @@ def build_app(
     # Each model gets the load options its flavor takes; one no model takes is refused now.
     # (This reads the manifests here, so a package that does not exist fails before deploying.)
     options = options_per_model(config.models, config.load_options)
-    for uri in config.models.values():
+    uris = dict(config.models)
+    for name, uri in uris.items():
         if is_local_uri(uri):  # a local package must be there (and readable) before deploying
-            Manifest.read(resolve_model_uri(uri))
+            path = resolve_model_uri(uri)
+            Manifest.read(path)
+            uris[name] = str(path.absolute())  # replicas need not share this process's cwd
+    settings = dict(config.server)
+    if settings.get("ui_store") is not None:  # a relative folder or SQLite file, made absolute
+        from modelport.tracking.config import resolve_store
+
+        settings["ui_store"] = resolve_store(settings["ui_store"]).db_uri
     handles: dict[str, Any] = {}
-    for name, uri in config.models.items():
+    for name, uri in uris.items():
         scale = config.scaling.get(name) or Scaling()
         deployment = serve.deployment(
             name=_deployment_name(name),
@@ -161,7 +172,7 @@ def build_app(
         graceful_shutdown_timeout_s=config.drain_seconds,
         max_ongoing_requests=max(1000, int(config.server.get("max_concurrency", 32)) * 4),
     )(serve.ingress()(Ingress))
-    return ingress.bind(handles, dict(config.server))
+    return ingress.bind(handles, settings)
 
 
 def app_builder(args: Mapping[str, Any]) -> Any:
