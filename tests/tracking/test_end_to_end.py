@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -30,14 +30,15 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., str]]:
     """Start ``modelport serve`` on a free 127.0.0.1 port; return its OpenAI base URL."""
     started: list[tuple[subprocess.Popen[str], threading.Thread]] = []
 
-    def start(*models: str, tracking_uri: str | None = None) -> str:
-        command = [sys.executable, "-m", "modelport.cli.main", "serve", "--port", "0"]
+    def start(*models: str, tracking_uri: str | None = None, flags: Sequence[str] = ()) -> str:
+        command = [sys.executable, "-m", "modelport.cli.main", "serve", "--port", "0", *flags]
         for model in models:
             command += ["-m", model]
         env = {
             **os.environ,
             "MODELPORT_TRACKING_URI": tracking_uri or str(tmp_path),
             "PYTHONUNBUFFERED": "1",
+            "RAY_USAGE_STATS_ENABLED": "0",
         }
         process = subprocess.Popen(
             command,
@@ -168,7 +169,14 @@ def test_the_whole_flow_with_a_chat_model_and_the_transformers_demo_model(
     assert echo.choices[0].message.content == "echo: What is the capital of France?"
 
 
+# On Ray, the replicas load the models in Ray's worker processes, which find the store, the
+# bucket and the cache through the environment the command passes on.
+RAY = ["--ray", "--replicas", "support-bot=2", "--replica-cpus", "0.5"]
+
+
+@pytest.mark.parametrize("flags", [[], RAY], ids=["one process", "on Ray"])
 def test_the_flow_with_artifacts_in_object_storage_served_to_the_openai_sdk(
+    flags: list[str],
     store_uri: str,
     s3_root: str,
     tmp_path: Path,
@@ -187,7 +195,11 @@ def test_the_flow_with_artifacts_in_object_storage_served_to_the_openai_sdk(
     monkeypatch.setenv("MODELPORT_CACHE_DIR", str(tmp_path / "server-cache"))
     package = f"{tracking.get_run(run_id).info.artifact_uri}/chat"
     assert package.startswith(s3_root)
-    base_url = serve("models:/support-bot@production", f"direct={package}", tracking_uri=store_uri)
+    if flags:
+        pytest.importorskip("ray", reason="ray[serve] is not installed (scripts/install)")
+    base_url = serve(
+        "models:/support-bot@production", f"direct={package}", tracking_uri=store_uri, flags=flags
+    )
     client = OpenAI(base_url=base_url, api_key="unused", max_retries=0)
     for model in ("support-bot", "direct"):
         completion = client.chat.completions.create(
@@ -201,3 +213,12 @@ def test_the_flow_with_artifacts_in_object_storage_served_to_the_openai_sdk(
         "echo: one two"
     )
     assert (tmp_path / "server-cache" / "objects").is_dir()
+    if flags:  # both replicas loaded the registered version and answer
+        replicas = set()
+        for _ in range(12):
+            raw = client.chat.completions.with_raw_response.create(
+                model="support-bot", messages=[{"role": "user", "content": "hi"}]
+            )
+            assert raw.parse().choices[0].message.content == "echo: hi"
+            replicas.add(raw.headers["x-modelport-replica"])
+        assert len(replicas) == 2, replicas
