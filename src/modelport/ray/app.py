@@ -165,7 +165,7 @@ def build_app(
             graceful_shutdown_timeout_s=config.drain_seconds,
             **scale.deployment_options(),
         )(ModelReplica)
-        handles[name] = deployment.bind(name, uri, options[name])
+        handles[name] = deployment.bind(name, uri, options[name], scale.max_ongoing_requests)
     ingress = serve.deployment(
         name="ingress",
         ray_actor_options={"num_cpus": 0},
