@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.loadgen import LoadSpec, format_row, run_load
-from bench.server import ServerProcess
+from bench.server import ServerProcess, rss_bytes
 
 # label → the flags of `modelport serve` (beside -m demo=URI --port P)
 LAYOUTS: dict[str, tuple[str, ...]] = {
@@ -51,12 +51,9 @@ def _children() -> dict[int, list[int]]:
 
 def _rss(pid: int) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+        return rss_bytes(pid)[0]
+    except OSError:  # the process ended meanwhile
+        return 0
 
 
 def _title(pid: int) -> str:

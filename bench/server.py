@@ -50,13 +50,7 @@ class ServerProcess:
 
     def rss_bytes(self) -> tuple[int, int]:
         """(resident set size now, its peak so far) of the server process."""
-        now = peak = 0
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                now = int(line.split()[1]) * 1024
-            elif line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) * 1024
-        return now, peak
+        return rss_bytes(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -73,6 +67,17 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def rss_bytes(pid: int) -> tuple[int, int]:
+    """(resident set size now, its peak so far) of process ``pid``."""
+    now = peak = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            now = int(line.split()[1]) * 1024
+        elif line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) * 1024
+    return now, peak
 
 
 def load_average() -> float:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
+
+import anyio
 
 from modelport.errors import (
     ModelportError,
@@ -25,6 +27,7 @@ from modelport.errors import (
 from modelport.model import Context, PythonModel
 from modelport.package.load import LoadedModel, RunSync, load_model
 from modelport.package.manifest import Manifest
+from modelport.serving.service import run_blocking, run_step
 from modelport.types._base import RequestModel, WireModel
 
 REPLICA_HEADER = "X-Modelport-Replica"
@@ -44,9 +47,10 @@ def _replica_id() -> str:
 class ModelReplica:
     """One replica of a served model: the model loaded as ``load_model(uri, **options)``.
 
-    A sync model's calls (and each step of its streams) run on threads of the replica's own, as
-    many as the requests it takes at once (``concurrency``): asyncio's default pool has only
-    ``cores + 4``, which would cap the rows the batching engine ever sees together."""
+    A sync model's calls (and each step of its streams) run in the pool the one-process server
+    uses, with as many threads as the requests the replica takes at once (``concurrency``):
+    asyncio's default pool has only ``cores + 4``, which would cap the rows the batching engine
+    ever sees together."""
 
     def __init__(
         self, name: str, uri: str, options: Mapping[str, Any], concurrency: int = 64
@@ -54,10 +58,7 @@ class ModelReplica:
         self.name = name
         self.loaded = load_model(uri, **dict(options))
         self.replica = _replica_id()
-        self._threads = ThreadPoolExecutor(concurrency + 4, thread_name_prefix=f"model-{name}")
-
-    async def _off_loop(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
+        self.threads = anyio.CapacityLimiter(concurrency + 4)
 
     def describe(self) -> dict[str, Any]:
         """What the ingress needs to know to serve the model: its manifest and engine."""
@@ -68,13 +69,13 @@ class ModelReplica:
         }
 
     async def call(self, request: RequestModel) -> tuple[WireModel, str]:
-        return await self.loaded.acall(request, self._off_loop), self.replica
+        return await self.loaded.acall(request, partial(run_blocking, self.threads)), self.replica
 
     async def stream(self, request: RequestModel) -> AsyncIterator[WireModel | str]:
         """The request's chunks; cancelled by the ingress (client gone), the model's stream is
         closed, which stops the generation on this replica."""
         yield self.replica  # first: who is answering (the X-Modelport-Replica header)
-        stream = self.loaded.astream(request, self._off_loop)
+        stream = self.loaded.astream(request, partial(run_step, self.threads))
         try:
             async for chunk in stream:
                 yield chunk
@@ -94,9 +95,6 @@ class ModelReplica:
         loaded = getattr(self, "loaded", None)
         if loaded is not None:
             loaded.close()
-        threads = getattr(self, "_threads", None)
-        if threads is not None:
-            threads.shutdown(wait=False, cancel_futures=True)
 
 
 def _translated(exc: BaseException) -> BaseException:

@@ -57,31 +57,37 @@ class Runtime:
         raise self.shutdown.error()  # only reached when the cut cancelled the scope
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """A whole sync call in the pool. If the request is cancelled the call is abandoned (not
-        awaited) and its :class:`CancelToken` cancelled, so model code that listens stops."""
-        token = CancelToken()
-
-        def call() -> T:
-            with bind_token(token):
-                return fn(*args)
-
-        try:
-            return await anyio.to_thread.run_sync(
-                call, abandon_on_cancel=True, limiter=self.threads
-            )
-        except anyio.get_cancelled_exc_class():
-            token.cancel()
-            raise
+        return await run_blocking(self.threads, fn, *args)
 
     async def run_step(self, fn: Callable[..., T], *args: Any) -> T:
-        """One step of a sync stream (or its close): always runs to its end, even if cancelled."""
-        with anyio.CancelScope(shield=True):
-            result = await anyio.to_thread.run_sync(partial(fn, *args), limiter=self.threads)
-        # A real suspension point outside the shield: a pending cancellation (client gone, time
-        # limit) lands here. Writing to a closed connection does not suspend, so without this
-        # a stream would never notice that it was cancelled.
-        await anyio.lowlevel.checkpoint()
-        return result
+        return await run_step(self.threads, fn, *args)
+
+
+async def run_blocking(threads: anyio.CapacityLimiter, fn: Callable[..., T], *args: Any) -> T:
+    """A whole sync call in the pool. If the request is cancelled the call is abandoned (not
+    awaited) and its :class:`CancelToken` cancelled, so model code that listens stops."""
+    token = CancelToken()
+
+    def call() -> T:
+        with bind_token(token):
+            return fn(*args)
+
+    try:
+        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=threads)
+    except anyio.get_cancelled_exc_class():
+        token.cancel()
+        raise
+
+
+async def run_step(threads: anyio.CapacityLimiter, fn: Callable[..., T], *args: Any) -> T:
+    """One step of a sync stream (or its close): always runs to its end, even if cancelled."""
+    with anyio.CancelScope(shield=True):
+        result = await anyio.to_thread.run_sync(partial(fn, *args), limiter=threads)
+    # A real suspension point outside the shield: a pending cancellation (client gone, time
+    # limit) lands here. Writing to a closed connection does not suspend, so without this
+    # a stream would never notice that it was cancelled.
+    await anyio.lowlevel.checkpoint()
+    return result
 
 
 def fill_model_name(item: Any, name: str) -> Any:
