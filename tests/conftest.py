@@ -533,3 +533,19 @@ def s3_root(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     fs.mkdir(bucket)
     yield f"s3://{bucket}/root"
     fs.rm(bucket, recursive=True)
+
+
+@pytest.fixture(scope="session")
+def demo_gguf() -> Path:
+    """The demo's own GGUF file (SmolLM2-135M-Instruct, Q4_1), extracted from the wheel."""
+    from modelport.demo import demo_gguf_file
+
+    return demo_gguf_file(progress=False)
+
+
+@pytest.fixture(scope="session")
+def demo_gguf_uri() -> str:
+    """The demo as a gguf package (what ``modelport demo build`` makes by default)."""
+    from modelport.demo import build_gguf_demo_package
+
+    return str(build_gguf_demo_package(progress=False))

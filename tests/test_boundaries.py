@@ -25,7 +25,13 @@ FLAVOR_MODULES = sorted(
     for path in (SRC / "flavors").iterdir()
     if path.name != "__init__.py" and (path.suffix == ".py" or (path / "__init__.py").exists())
 )
-FORBIDDEN = (*FLAVOR_MODULES, "modelport.transformers", "modelport.engine", "torch")
+FORBIDDEN = (
+    *FLAVOR_MODULES,
+    "modelport.transformers",
+    "modelport.gguf",
+    "modelport.engine",
+    "torch",
+)
 
 
 def forbidden(module: str) -> bool:

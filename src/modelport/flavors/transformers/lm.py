@@ -77,7 +77,10 @@ class CausalLM:
         model_name: str = "transformers-model",
         max_new_tokens: int | None = None,
         dtype_reason: str = "as given",
+        runner: Any = None,
     ) -> None:
+        """``runner``: the engine's step runner (:mod:`modelport.engine.runners`; None: chosen
+        for the model, as the transformers flavor does; the gguf flavor gives llama.cpp's)."""
         from modelport.engine import GenerationEngine
 
         self.model = model
@@ -89,7 +92,9 @@ class CausalLM:
         self.default_max_new_tokens: int = max_new_tokens or configured or DEFAULT_MAX_NEW_TOKENS
         self.load_seconds = 0.0
         self.dtype_reason = dtype_reason  # why the weights are in their dtype (dtype="auto")
-        self.engine = GenerationEngine(model, tokenizer, engine_config or EngineConfig())
+        self.engine = GenerationEngine(
+            model, tokenizer, engine_config or EngineConfig(), runner=runner
+        )
         self._finalizer = weakref.finalize(self, self.engine.shutdown)
         self.grammars = Grammars(
             tokenizer,
